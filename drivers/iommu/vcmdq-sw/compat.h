@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The few definitions the portable engine needs, mapped onto the kernel's
+ * headers in a kernel build and onto freestanding C headers in user space
+ * (the tools/virtio pattern). Nothing here allocates, locks or prints.
+ */
+#ifndef VCMDQ_COMPAT_H
+#define VCMDQ_COMPAT_H
+
+#ifdef __KERNEL__
+#include <linux/types.h>
+#include <linux/errno.h>
+#include <linux/compiler.h>
+#else
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <errno.h>
+
+typedef uint8_t u8;
+typedef uint16_t u16;
+typedef uint32_t u32;
+typedef uint64_t u64;
+typedef int64_t s64;
+
+#ifndef likely
+#define likely(x)	__builtin_expect(!!(x), 1)
+#define unlikely(x)	__builtin_expect(!!(x), 0)
+#endif
+#endif /* __KERNEL__ */
+
+/* GENMASK_ULL without the kernel's compile-time checks, usable in both. */
+#define VQ_GENMASK(h, l)	((~0ULL << (l)) & (~0ULL >> (63 - (h))))
+#define VQ_BIT(n)		(1ULL << (n))
+
+/* FIELD_GET/FIELD_PREP for a contiguous mask; the mask need not be const. */
+static inline u64 vq_field_get(u64 mask, u64 v)
+{
+	return (v & mask) >> __builtin_ctzll(mask);
+}
+
+static inline u64 vq_field_prep(u64 mask, u64 v)
+{
+	return (v << __builtin_ctzll(mask)) & mask;
+}
+
+#endif /* VCMDQ_COMPAT_H */

@@ -1,0 +1,369 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The vcmdq-sw command engine: see engine.h and Documentation/engine.rst.
+ *
+ * Every entry is read once into a private buffer and only that copy is
+ * validated and issued, so a guest rewriting its queue concurrently cannot
+ * get an unchecked command past the engine.
+ */
+#include "engine.h"
+
+static const char *const status_names[] = {
+	[VCMDQ_IDLE]	 = "IDLE",
+	[VCMDQ_MORE]	 = "MORE",
+	[VCMDQ_EXIT]	 = "EXIT",
+	[VCMDQ_CERROR]	 = "CERROR",
+	[VCMDQ_BAD_PROD] = "BAD_PROD",
+	[VCMDQ_FAULT]	 = "FAULT",
+};
+
+/**
+ * vcmdq_status_name() - a printable name of a status
+ * @s: status
+ *
+ * Return: the name, or "?" for a value out of range.
+ */
+const char *vcmdq_status_name(enum vcmdq_status s)
+{
+	if ((unsigned int)s >= sizeof(status_names) / sizeof(status_names[0]))
+		return "?";
+	return status_names[s];
+}
+
+/**
+ * vcmdq_engine_init() - set up an engine for one queue
+ * @e: engine, caller's memory
+ * @cfg: parameters; copied
+ * @ops: backend; read, issue, publish and complete are required
+ * @priv: passed to every backend call
+ * @sids: vSID -> pSID table the queue translates through
+ *
+ * The queue starts empty with CONS 0; vcmdq_reset() sets another CONS.
+ *
+ * Return: 0, or -EINVAL for a parameter out of range.
+ */
+int vcmdq_engine_init(struct vcmdq_engine *e, const struct vcmdq_config *cfg,
+		      const struct vcmdq_ops *ops, void *priv,
+		      const struct vcmdq_sidmap *sids)
+{
+	static const struct vcmdq_stats zero_stats;
+
+	if (!ops || !ops->read || !ops->issue || !ops->publish ||
+	    !ops->complete || !sids)
+		return -EINVAL;
+	if ((unsigned int)cfg->layout >= VCMDQ_NR_LAYOUTS ||
+	    cfg->log2size > VCMDQ_MAX_LOG2SIZE ||
+	    cfg->batch < 1 || cfg->batch > VCMDQ_BATCH_MAX ||
+	    (cfg->caps & ~(VCMDQ_CAP_MSI | VCMDQ_CAP_SEV)))
+		return -EINVAL;
+
+	e->ops = ops;
+	e->priv = priv;
+	e->sids = sids;
+	e->cfg = *cfg;
+	e->policy = vcmdq_policy[cfg->layout];
+	e->vmid_w0 = vq_field_prep(VCMDQ_TLBI_0_VMID, cfg->vmid);
+	e->stats = zero_stats;
+	vcmdq_reset(e, 0);
+	return 0;
+}
+
+/**
+ * vcmdq_reset() - (re)start the queue at @cons, as on CMDQ enable
+ * @e: engine
+ * @cons: CONS pointer; bits above the wrap bit are ignored, as in the
+ *	SMMU_CMDQ_CONS register
+ *
+ * Clears any stop, pending exit or error. Does not publish.
+ */
+void vcmdq_reset(struct vcmdq_engine *e, u32 cons)
+{
+	e->cons = cons & vcmdq_q_ptr_mask(e->cfg.log2size);
+	e->cerror = VCMDQ_CERROR_NONE;
+	e->halt = VCMDQ_IDLE;
+	e->unsynced = false;
+	e->stop.status = VCMDQ_IDLE;
+	e->pub = vcmdq_cons_value(e);
+}
+
+static void publish(struct vcmdq_engine *e)
+{
+	e->pub = vcmdq_cons_value(e);
+	e->ops->publish(e->priv, e->pub);
+}
+
+static enum vcmdq_status stop(struct vcmdq_engine *e, enum vcmdq_status why,
+			      u32 index, const struct vcmdq_cmd *cmd,
+			      enum vcmdq_cerror cerror, int err)
+{
+	e->stop.status = why;
+	e->stop.index = index;
+	e->stop.cmd.w[0] = cmd ? cmd->w[0] : 0;
+	e->stop.cmd.w[1] = cmd ? cmd->w[1] : 0;
+	e->stop.cerror = cerror;
+	e->stop.err = err;
+	if (why == VCMDQ_CERROR) {
+		e->cerror = cerror;
+		e->stats.errors++;
+	} else if (why == VCMDQ_EXIT) {
+		e->stats.exits++;
+	}
+	if (why != VCMDQ_BAD_PROD) {
+		e->halt = why;
+		publish(e);
+	}
+	if (e->ops->stopped)
+		e->ops->stopped(e->priv, &e->stop);
+	return why;
+}
+
+/* Issue the host batch (and a host CMD_SYNC with @sync if anything needs it). */
+static int flush(struct vcmdq_engine *e, u32 *nb, bool sync)
+{
+	u32 n = *nb;
+	int ret;
+
+	if (!n && !(sync && e->unsynced))
+		return 0;
+	ret = e->ops->issue(e->priv, e->hbuf, n, sync);
+	*nb = 0;
+	if (ret) {
+		/* Whatever the host took still wants a sync. */
+		e->unsynced = true;
+		return ret;
+	}
+	e->unsynced = !sync;
+	e->stats.batches++;
+	e->stats.host_cmds += n;
+	e->stats.host_syncs += sync;
+	if (n > e->stats.max_batch)
+		e->stats.max_batch = n;
+	return 0;
+}
+
+/*
+ * Everything but the stage-1 TLBI fast case. Returns VCMDQ_IDLE to go on,
+ * or the status the queue stopped with at @rd.
+ */
+static enum vcmdq_status slow_cmd(struct vcmdq_engine *e,
+				  const struct vcmdq_cmd *c, u32 rd, u32 *nb)
+{
+	enum vcmdq_kind kind = (enum vcmdq_kind)e->policy[vcmdq_cmd_op(c)];
+	struct vcmdq_sync_done done;
+	struct vcmdq_cmd *h;
+	u32 psid, cs;
+	int ret;
+
+	switch (kind) {
+	case VCMDQ_K_TLBI:
+		break;	/* handled inline by the caller */
+	case VCMDQ_K_NSNH:
+		if (vcmdq_reserved_set(c))
+			goto ill;
+		h = &e->hbuf[(*nb)++];
+		h->w[0] = VCMDQ_OP_TLBI_NH_ALL | e->vmid_w0;
+		h->w[1] = 0;
+		return VCMDQ_IDLE;
+	case VCMDQ_K_SID:
+		if (vcmdq_reserved_set(c) ||
+		    !vcmdq_sidmap_lookup(e->sids,
+					 (u32)vq_field_get(VCMDQ_CFGI_0_SID,
+							   c->w[0]), &psid))
+			goto ill;
+		h = &e->hbuf[(*nb)++];
+		h->w[0] = (c->w[0] & ~VCMDQ_CFGI_0_SID) |
+			  vq_field_prep(VCMDQ_CFGI_0_SID, psid);
+		h->w[1] = c->w[1];
+		return VCMDQ_IDLE;
+	case VCMDQ_K_SYNC:
+		cs = (u32)vq_field_get(VCMDQ_SYNC_0_CS, c->w[0]);
+		if (vcmdq_reserved_set(c) || cs > VCMDQ_SYNC_CS_SEV)
+			goto ill;
+		ret = flush(e, nb, true);
+		if (ret == -ETIMEDOUT) {
+			e->cons = rd;
+			return stop(e, VCMDQ_CERROR, rd, c,
+				    VCMDQ_CERROR_ATC_INV_SYNC, ret);
+		}
+		if (ret)
+			goto fault;
+		e->cons = vcmdq_q_inc(e->cfg.log2size, rd, 1);
+		e->stats.guest_syncs++;
+		publish(e);
+		if (cs == VCMDQ_SYNC_CS_NONE)
+			return VCMDQ_IDLE;
+		done.index = rd;
+		done.addr = 0;
+		done.data = 0;
+		if (cs == VCMDQ_SYNC_CS_SEV) {
+			done.kind = VCMDQ_DONE_SEV;
+		} else if (e->cfg.caps & VCMDQ_CAP_MSI) {
+			done.kind = VCMDQ_DONE_MSI;
+			done.addr = c->w[1] & VCMDQ_SYNC_1_MSIADDR;
+			done.data = (u32)vq_field_get(VCMDQ_SYNC_0_MSIDATA,
+						      c->w[0]);
+		} else {
+			done.kind = VCMDQ_DONE_IRQ;
+		}
+		ret = e->ops->complete(e->priv, &done);
+		if (ret)
+			return stop(e, VCMDQ_FAULT, rd, c, VCMDQ_CERROR_NONE,
+				    ret);
+		return VCMDQ_IDLE;
+	case VCMDQ_K_EXIT:
+		ret = flush(e, nb, false);
+		if (ret)
+			goto fault;
+		e->cons = rd;
+		return stop(e, VCMDQ_EXIT, rd, c, VCMDQ_CERROR_NONE, 0);
+	case VCMDQ_K_ILL:
+		goto ill;
+	}
+ill:
+	ret = flush(e, nb, false);
+	if (ret)
+		goto fault;
+	e->cons = rd;
+	return stop(e, VCMDQ_CERROR, rd, c, VCMDQ_CERROR_ILL, 0);
+fault:
+	return stop(e, VCMDQ_FAULT, rd, c, VCMDQ_CERROR_NONE, ret);
+}
+
+/**
+ * vcmdq_process() - consume the guest queue up to @prod
+ * @e: engine
+ * @prod: the guest's PROD register value (wrap | index)
+ * @budget: most entries to consume in this call; the caller reschedules on
+ *	VCMDQ_MORE so that a flooding guest cannot pin the worker
+ *
+ * Host batches end at a guest CMD_SYNC, at the batch limit, before an exit
+ * and at an error; whatever was issued is covered by a host CMD_SYNC before
+ * the next guest CMD_SYNC completes. CONS is published after each completed
+ * CMD_SYNC, at every stop and before returning.
+ *
+ * Return: why it returned; see enum vcmdq_status.
+ */
+enum vcmdq_status vcmdq_process(struct vcmdq_engine *e, u32 prod, u32 budget)
+{
+	const u32 l2 = e->cfg.log2size, size = 1U << l2, bmax = e->cfg.batch;
+	const u32 start = e->cons;
+	enum vcmdq_status st = VCMDQ_IDLE;
+	u32 rd = start, left, n, i, nb = 0;
+	int ret;
+
+	if (e->halt != VCMDQ_IDLE)
+		return e->halt;
+	if (!vcmdq_q_ptr_valid(l2, prod) ||
+	    vcmdq_q_used(l2, prod, start) > size)
+		return stop(e, VCMDQ_BAD_PROD, prod, NULL, VCMDQ_CERROR_NONE,
+			    -EINVAL);
+
+	left = vcmdq_q_used(l2, prod, start);
+	if (left > budget)
+		left = budget;
+
+	while (left) {
+		n = size - vcmdq_q_idx(l2, rd);
+		if (n > left)
+			n = left;
+		if (n > bmax)
+			n = bmax;
+		ret = e->ops->read(e->priv, vcmdq_q_idx(l2, rd), e->rbuf, n);
+		if (ret) {
+			int fret = flush(e, &nb, false);
+
+			e->cons = rd;
+			st = fret ? stop(e, VCMDQ_FAULT, rd, NULL,
+					 VCMDQ_CERROR_NONE, fret) :
+				    stop(e, VCMDQ_CERROR, rd, NULL,
+					 VCMDQ_CERROR_ABT, ret);
+			goto out;
+		}
+		left -= n;
+		for (i = 0; i < n; i++, rd = vcmdq_q_inc(l2, rd, 1)) {
+			const struct vcmdq_cmd *c = &e->rbuf[i];
+			struct vcmdq_cmd *h;
+
+			if (likely(e->policy[vcmdq_cmd_op(c)] == VCMDQ_K_TLBI &&
+				   !vcmdq_reserved_set(c))) {
+				h = &e->hbuf[nb++];
+				h->w[0] = (c->w[0] & ~VCMDQ_TLBI_0_VMID) |
+					  e->vmid_w0;
+				h->w[1] = c->w[1];
+			} else {
+				st = slow_cmd(e, c, rd, &nb);
+				if (st != VCMDQ_IDLE)
+					goto out;
+			}
+			if (unlikely(nb == bmax)) {
+				ret = flush(e, &nb, false);
+				if (ret) {
+					st = stop(e, VCMDQ_FAULT, rd, c,
+						  VCMDQ_CERROR_NONE, ret);
+					goto out;
+				}
+				e->cons = vcmdq_q_inc(l2, rd, 1);
+			}
+		}
+	}
+
+	ret = flush(e, &nb, false);
+	if (ret) {
+		st = stop(e, VCMDQ_FAULT, rd, NULL, VCMDQ_CERROR_NONE, ret);
+		goto out;
+	}
+	e->cons = rd;
+	if (e->pub != vcmdq_cons_value(e))
+		publish(e);
+	st = vcmdq_q_used(l2, prod, rd) ? VCMDQ_MORE : VCMDQ_IDLE;
+out:
+	e->stats.cmds += vcmdq_q_used(l2, e->cons, start);
+	return st;
+}
+
+/**
+ * vcmdq_exit_done() - the VMM finished the command the queue stopped at
+ * @e: engine stopped with VCMDQ_EXIT
+ * @cerror: VCMDQ_CERROR_NONE to consume the command and go on, or the error
+ *	the VMM found in it (CONS stays at it with that CONS.ERR)
+ *
+ * Publishes the new CONS. The caller runs vcmdq_process() again.
+ *
+ * Return: 0, or -EINVAL if no exit is pending or @cerror is not a CERROR.
+ */
+int vcmdq_exit_done(struct vcmdq_engine *e, enum vcmdq_cerror cerror)
+{
+	struct vcmdq_cmd cmd = e->stop.cmd;
+
+	if (e->halt != VCMDQ_EXIT ||
+	    (unsigned int)cerror > VCMDQ_CERROR_ATC_INV_SYNC)
+		return -EINVAL;
+	if (cerror != VCMDQ_CERROR_NONE) {
+		stop(e, VCMDQ_CERROR, e->cons, &cmd, cerror, 0);
+		return 0;
+	}
+	e->cons = vcmdq_q_inc(e->cfg.log2size, e->cons, 1);
+	e->stats.cmds++;
+	e->halt = VCMDQ_IDLE;
+	publish(e);
+	return 0;
+}
+
+/**
+ * vcmdq_error_ack() - the guest acknowledged CMDQ_ERR (GERRORN)
+ * @e: engine stopped with VCMDQ_CERROR
+ *
+ * Clears CONS.ERR and publishes; processing resumes at CONS, re-reading
+ * the entry the guest has fixed.
+ *
+ * Return: 0, or -EINVAL if the queue is not stopped at an error.
+ */
+int vcmdq_error_ack(struct vcmdq_engine *e)
+{
+	if (e->halt != VCMDQ_CERROR)
+		return -EINVAL;
+	e->cerror = VCMDQ_CERROR_NONE;
+	e->halt = VCMDQ_IDLE;
+	publish(e);
+	return 0;
+}

@@ -1,0 +1,299 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Unit tests of the engine in user space: the shared vectors, the policy of
+ * every opcode, the vSID table against a naive one, queue arithmetic, bad
+ * configuration, and the stop/resume state machine.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "../vectors/vectors.h"
+#include "../lib/tap.h"
+
+static void test_vectors(void)
+{
+	struct vcmdq_vector_fail f;
+	unsigned int i;
+
+	for (i = 0; i < vcmdq_nr_vectors; i++) {
+		bool ok = vcmdq_vector_run(&vcmdq_vectors[i], &f);
+
+		if (!ok)
+			tap_diag("%s #%u: want 0x%llx got 0x%llx", f.what, f.i,
+				 (unsigned long long)f.want,
+				 (unsigned long long)f.got);
+		tap_result(ok, "vector: %s", vcmdq_vectors[i].name);
+	}
+}
+
+static void test_policy(void)
+{
+	struct vcmdq_vector_fail f;
+	bool ok = vcmdq_policy_selftest(&f);
+
+	if (!ok)
+		tap_diag("layout %u opcode 0x%02x: want kind %llu got %llu",
+			 f.i >> 8, f.i & 0xff, (unsigned long long)f.want,
+			 (unsigned long long)f.got);
+	tap_result(ok, "policy of all 256 opcodes in both layouts matches DESIGN.md");
+}
+
+/* The vSID table against a plain array, through random inserts/removes. */
+static void test_sidmap(void)
+{
+	enum { N = 64 };
+	static struct vcmdq_sid_slot slots[1 << 7];
+	struct vcmdq_sidmap map;
+	u32 keys[N], vals[N], psid;
+	bool used[N] = { false }, failed = false;
+	unsigned int i, step, nused = 0;
+	u64 s = 12345;
+
+	vcmdq_sidmap_init(&map, slots, 7);
+	for (i = 0; i < N; i++) {
+		s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+		/* sparse 32-bit keys plus a run of consecutive SIDs */
+		keys[i] = i < N / 2 ? (u32)(s >> 32) : 0x1000 + i;
+		vals[i] = i;
+	}
+	for (step = 0; step < 20000 && !failed; step++) {
+		s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+		i = (s >> 33) % N;
+		if (used[i]) {
+			CHECK(vcmdq_sidmap_remove(&map, keys[i]) == 0,
+			      "remove 0x%x", keys[i]);
+			used[i] = false;
+			nused--;
+		} else {
+			int ret = vcmdq_sidmap_insert(&map, keys[i], vals[i]);
+
+			CHECK(ret == 0, "insert 0x%x: %d", keys[i], ret);
+			used[i] = true;
+			nused++;
+		}
+		for (i = 0; i < N; i++) {
+			bool hit = vcmdq_sidmap_lookup(&map, keys[i], &psid);
+
+			CHECK(hit == used[i], "lookup 0x%x: %d, want %d",
+			      keys[i], hit, used[i]);
+			if (hit)
+				CHECK(psid == vals[i], "0x%x -> %u", keys[i],
+				      psid);
+		}
+		CHECK(map.count == nused, "count %u want %u", map.count, nused);
+	}
+	tap_result(!failed, "sidmap: 20000 random inserts/removes agree with a plain table");
+
+	failed = false;
+	CHECK(vcmdq_sidmap_insert(&map, 0x77777777, 1) == 0 ||
+	      map.count == 64, "insert");
+	CHECK(vcmdq_sidmap_insert(&map, keys[0], 1) == -EEXIST ||
+	      !used[0], "duplicate insert");
+	CHECK(vcmdq_sidmap_remove(&map, 0x76543210) == -ENOENT, "remove missing");
+	vcmdq_sidmap_init(&map, slots, 2);
+	CHECK(vcmdq_sidmap_insert(&map, 1, 1) == 0, "1 of 2");
+	CHECK(vcmdq_sidmap_insert(&map, 2, 2) == 0, "2 of 2");
+	CHECK(vcmdq_sidmap_insert(&map, 3, 3) == -ENOSPC, "over half full");
+	vcmdq_sidmap_init(&map, NULL, 0);
+	CHECK(!vcmdq_sidmap_lookup(&map, 1, &psid), "empty map lookup");
+	CHECK(vcmdq_sidmap_insert(&map, 1, 1) == -ENOSPC, "no slots");
+	tap_result(!failed, "sidmap: EEXIST, ENOENT, ENOSPC at half load, empty map");
+}
+
+static void test_queue_arith(void)
+{
+	bool failed = false;
+
+	CHECK(vcmdq_q_ptr_mask(3) == 0xf, "mask");
+	CHECK(vcmdq_q_idx(3, 0xb) == 3 && vcmdq_q_wrap(3, 0xb) == 8, "idx/wrap");
+	CHECK(vcmdq_q_empty(5, 5), "empty");
+	CHECK(vcmdq_q_full(3, 0xb, 0x3) && vcmdq_q_full(3, 0x3, 0xb), "full");
+	CHECK(!vcmdq_q_full(3, 0x3, 0x3), "empty is not full");
+	CHECK(vcmdq_q_used(3, 0x2, 0xe) == 4, "used across wrap");
+	CHECK(vcmdq_q_inc(3, 0xf, 1) == 0, "inc wraps the wrap bit");
+	CHECK(vcmdq_q_inc(3, 0x7, 1) == 0x8, "inc flips wrap");
+	CHECK(!vcmdq_q_ptr_valid(3, 0x10) && vcmdq_q_ptr_valid(3, 0xf), "valid");
+	CHECK(vcmdq_q_ptr_mask(VCMDQ_MAX_LOG2SIZE) == 0xfffff, "max size");
+	CHECK(vcmdq_cons_reg(5, VCMDQ_CERROR_ATC_INV_SYNC) == (3u << 24 | 5),
+	      "CONS.ERR");
+	tap_result(!failed, "queue arithmetic: wrap, full, empty, ERR field");
+}
+
+/* A tiny backend for the state-machine tests. */
+struct mini {
+	struct vcmdq_cmd q[8];
+	int read_ret, issue_ret, sync_ret;
+	u32 cons_reg, issued, syncs;
+};
+
+static int mini_read(void *p, u32 idx, struct vcmdq_cmd *d, u32 n)
+{
+	struct mini *m = p;
+
+	if (m->read_ret)
+		return m->read_ret;
+	memcpy(d, &m->q[idx], n * sizeof(*d));
+	return 0;
+}
+
+static int mini_issue(void *p, const struct vcmdq_cmd *c, u32 n, bool sync)
+{
+	struct mini *m = p;
+
+	(void)c;
+	if (m->issue_ret)
+		return m->issue_ret;
+	m->issued += n;
+	if (sync) {
+		if (m->sync_ret) {
+			int r = m->sync_ret;
+
+			m->sync_ret = 0;
+			return r;
+		}
+		m->syncs++;
+	}
+	return 0;
+}
+
+static void mini_publish(void *p, u32 v)
+{
+	((struct mini *)p)->cons_reg = v;
+}
+
+static int mini_complete(void *p, const struct vcmdq_sync_done *d)
+{
+	(void)p;
+	(void)d;
+	return 0;
+}
+
+static const struct vcmdq_ops mini_ops = {
+	.read = mini_read, .issue = mini_issue,
+	.publish = mini_publish, .complete = mini_complete,
+};
+
+static void test_bad_config(void)
+{
+	static struct vcmdq_engine e;
+	struct vcmdq_sidmap map;
+	struct vcmdq_config ok = { .log2size = 3, .batch = 8, .vmid = 1 };
+	struct vcmdq_config c;
+	bool failed = false;
+
+	vcmdq_sidmap_init(&map, NULL, 0);
+	CHECK(vcmdq_engine_init(&e, &ok, &mini_ops, NULL, &map) == 0, "ok");
+	c = ok; c.log2size = VCMDQ_MAX_LOG2SIZE + 1;
+	CHECK(vcmdq_engine_init(&e, &c, &mini_ops, NULL, &map) == -EINVAL,
+	      "log2size 20");
+	c = ok; c.log2size = 31;
+	CHECK(vcmdq_engine_init(&e, &c, &mini_ops, NULL, &map) == -EINVAL,
+	      "log2size 31");
+	c = ok; c.batch = 0;
+	CHECK(vcmdq_engine_init(&e, &c, &mini_ops, NULL, &map) == -EINVAL,
+	      "batch 0");
+	c = ok; c.batch = VCMDQ_BATCH_MAX + 1;
+	CHECK(vcmdq_engine_init(&e, &c, &mini_ops, NULL, &map) == -EINVAL,
+	      "batch 65");
+	c = ok; c.layout = VCMDQ_NR_LAYOUTS;
+	CHECK(vcmdq_engine_init(&e, &c, &mini_ops, NULL, &map) == -EINVAL,
+	      "layout");
+	c = ok; c.caps = 4;
+	CHECK(vcmdq_engine_init(&e, &c, &mini_ops, NULL, &map) == -EINVAL,
+	      "caps");
+	CHECK(vcmdq_engine_init(&e, &ok, &mini_ops, NULL, NULL) == -EINVAL,
+	      "no sidmap");
+	tap_result(!failed, "bad configuration is -EINVAL: log2size, batch, layout, caps, ops");
+}
+
+static void test_stops(void)
+{
+	static struct vcmdq_engine e;
+	struct vcmdq_config cfg = { .log2size = 3, .batch = 8, .vmid = 1 };
+	struct vcmdq_sidmap map;
+	struct mini m = { 0 };
+	bool failed = false;
+
+	vcmdq_sidmap_init(&map, NULL, 0);
+	vcmdq_engine_init(&e, &cfg, &mini_ops, &m, &map);
+	m.q[0].w[0] = 0x11;		/* NH_ASID */
+	m.q[1].w[0] = 0x03;		/* CFGI_STE: exit */
+	m.q[2].w[0] = 0x46;		/* SYNC */
+
+	CHECK(vcmdq_exit_done(&e, VCMDQ_CERROR_NONE) == -EINVAL,
+	      "exit_done with no exit");
+	CHECK(vcmdq_error_ack(&e) == -EINVAL, "ack with no error");
+	CHECK(vcmdq_process(&e, 3, ~0U) == VCMDQ_EXIT && m.cons_reg == 1,
+	      "exit at 1, CONS 0x%x", m.cons_reg);
+	CHECK(vcmdq_process(&e, 3, ~0U) == VCMDQ_EXIT, "exit is sticky");
+	CHECK(vcmdq_exit_done(&e, VCMDQ_CERROR_NONE) == 0 && m.cons_reg == 2,
+	      "exit done moves CONS to 2: 0x%x", m.cons_reg);
+	CHECK(vcmdq_process(&e, 3, ~0U) == VCMDQ_IDLE && m.cons_reg == 3 &&
+	      m.syncs == 1, "resumes to the end: 0x%x", m.cons_reg);
+
+	/* the VMM rejects an exit command: CERROR there */
+	m.q[3].w[0] = 0x03;
+	CHECK(vcmdq_process(&e, 4, ~0U) == VCMDQ_EXIT, "second exit");
+	CHECK(vcmdq_exit_done(&e, 7) == -EINVAL, "bad CERROR");
+	CHECK(vcmdq_exit_done(&e, VCMDQ_CERROR_ILL) == 0 &&
+	      m.cons_reg == (3 | 1u << 24), "VMM says ILL: 0x%x", m.cons_reg);
+	CHECK(vcmdq_process(&e, 4, ~0U) == VCMDQ_CERROR, "error is sticky");
+	m.q[3].w[0] = 0x46;		/* the guest fixes it */
+	CHECK(vcmdq_error_ack(&e) == 0 && m.cons_reg == 3, "ack clears ERR");
+	CHECK(vcmdq_process(&e, 4, ~0U) == VCMDQ_IDLE && m.cons_reg == 4,
+	      "fixed entry runs");
+	tap_result(!failed, "EXIT and CERROR stop, stay stopped, resume on exit_done/ack");
+
+	failed = false;
+	vcmdq_engine_init(&e, &cfg, &mini_ops, &m, &map);
+	m = (struct mini){ .read_ret = -EFAULT };
+	m.q[0].w[0] = 0x11;
+	m.q[1].w[0] = 0x46;
+	CHECK(vcmdq_process(&e, 2, ~0U) == VCMDQ_CERROR &&
+	      m.cons_reg == 2u << 24 && e.stop.err == -EFAULT,
+	      "read fault is CERROR_ABT at CONS: 0x%x", m.cons_reg);
+	m.read_ret = 0;
+	CHECK(vcmdq_error_ack(&e) == 0 && vcmdq_process(&e, 2, ~0U) == VCMDQ_IDLE,
+	      "recovers after ack");
+	tap_result(!failed, "guest memory read failure: CERROR_ABT, recovers");
+
+	failed = false;
+	vcmdq_engine_init(&e, &cfg, &mini_ops, &m, &map);
+	m = (struct mini){ .sync_ret = -ETIMEDOUT };
+	m.q[0].w[0] = 0x40 | 0x42ULL << 32;
+	m.q[1].w[0] = 0x46;
+	vcmdq_sidmap_init(&map, (struct vcmdq_sid_slot[4]){ 0 }, 2);
+	vcmdq_sidmap_insert(&map, 0x42, 0x8);
+	CHECK(vcmdq_process(&e, 2, ~0U) == VCMDQ_CERROR &&
+	      m.cons_reg == (1 | 3u << 24),
+	      "timed-out sync: ATC_INV_SYNC at the CMD_SYNC: 0x%x", m.cons_reg);
+	CHECK(vcmdq_error_ack(&e) == 0 && vcmdq_process(&e, 2, ~0U) == VCMDQ_IDLE &&
+	      m.syncs == 1 && m.cons_reg == 2,
+	      "retry issues a host sync again: syncs %u", m.syncs);
+	tap_result(!failed, "ATC invalidation timeout: CERROR_ATC_INV_SYNC, retried sync");
+
+	failed = false;
+	vcmdq_engine_init(&e, &cfg, &mini_ops, &m, &map);
+	m = (struct mini){ .issue_ret = -EIO };
+	m.q[0].w[0] = 0x11;
+	CHECK(vcmdq_process(&e, 1, ~0U) == VCMDQ_FAULT && e.stop.err == -EIO &&
+	      m.cons_reg == 0, "host failure halts, CONS stays: 0x%x",
+	      m.cons_reg);
+	m.issue_ret = 0;
+	CHECK(vcmdq_process(&e, 1, ~0U) == VCMDQ_FAULT, "fault is sticky");
+	CHECK(vcmdq_error_ack(&e) == -EINVAL, "ack does not clear a fault");
+	vcmdq_reset(&e, 0);
+	CHECK(vcmdq_process(&e, 1, ~0U) == VCMDQ_IDLE, "reset clears it");
+	tap_result(!failed, "host issue failure: FAULT until reset");
+}
+
+int main(void)
+{
+	test_vectors();
+	test_policy();
+	test_sidmap();
+	test_queue_arith();
+	test_bad_config();
+	test_stops();
+	return tap_done();
+}
