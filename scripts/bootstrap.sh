@@ -70,7 +70,7 @@ add_suites() {
 }
 
 user_deps() {
-	need_pkgs make gcc clang libclang-rt-14-dev liburing-dev valgrind \
+	need_pkgs make gcc clang libclang-rt-14-dev liburing-dev valgrind bc \
 		python3
 }
 

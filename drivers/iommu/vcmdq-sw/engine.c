@@ -110,7 +110,8 @@ static enum vcmdq_status stop(struct vcmdq_engine *e, enum vcmdq_status why,
 	}
 	if (why != VCMDQ_BAD_PROD) {
 		e->halt = why;
-		publish(e);
+		if (e->pub != vcmdq_cons_value(e))
+			publish(e);
 	}
 	if (e->ops->stopped)
 		e->ops->stopped(e->priv, &e->stop);
@@ -118,15 +119,15 @@ static enum vcmdq_status stop(struct vcmdq_engine *e, enum vcmdq_status why,
 }
 
 /* Issue the host batch (and a host CMD_SYNC with @sync if anything needs it). */
-static int flush(struct vcmdq_engine *e, u32 *nb, bool sync)
+static int flush(struct vcmdq_engine *e, bool sync)
 {
-	u32 n = *nb;
+	u32 n = e->nb;
 	int ret;
 
 	if (!n && !(sync && e->unsynced))
 		return 0;
 	ret = e->ops->issue(e->priv, e->hbuf, n, sync);
-	*nb = 0;
+	e->nb = 0;
 	if (ret) {
 		/* Whatever the host took still wants a sync. */
 		e->unsynced = true;
@@ -146,7 +147,7 @@ static int flush(struct vcmdq_engine *e, u32 *nb, bool sync)
  * or the status the queue stopped with at @rd.
  */
 static enum vcmdq_status slow_cmd(struct vcmdq_engine *e,
-				  const struct vcmdq_cmd *c, u32 rd, u32 *nb)
+				  const struct vcmdq_cmd *c, u32 rd)
 {
 	enum vcmdq_kind kind = (enum vcmdq_kind)e->policy[vcmdq_cmd_op(c)];
 	struct vcmdq_sync_done done;
@@ -160,7 +161,7 @@ static enum vcmdq_status slow_cmd(struct vcmdq_engine *e,
 	case VCMDQ_K_NSNH:
 		if (vcmdq_reserved_set(c))
 			goto ill;
-		h = &e->hbuf[(*nb)++];
+		h = &e->hbuf[e->nb++];
 		h->w[0] = VCMDQ_OP_TLBI_NH_ALL | e->vmid_w0;
 		h->w[1] = 0;
 		return VCMDQ_IDLE;
@@ -170,7 +171,7 @@ static enum vcmdq_status slow_cmd(struct vcmdq_engine *e,
 					 (u32)vq_field_get(VCMDQ_CFGI_0_SID,
 							   c->w[0]), &psid))
 			goto ill;
-		h = &e->hbuf[(*nb)++];
+		h = &e->hbuf[e->nb++];
 		h->w[0] = (c->w[0] & ~VCMDQ_CFGI_0_SID) |
 			  vq_field_prep(VCMDQ_CFGI_0_SID, psid);
 		h->w[1] = c->w[1];
@@ -179,7 +180,7 @@ static enum vcmdq_status slow_cmd(struct vcmdq_engine *e,
 		cs = (u32)vq_field_get(VCMDQ_SYNC_0_CS, c->w[0]);
 		if (vcmdq_reserved_set(c) || cs > VCMDQ_SYNC_CS_SEV)
 			goto ill;
-		ret = flush(e, nb, true);
+		ret = flush(e, true);
 		if (ret == -ETIMEDOUT) {
 			e->cons = rd;
 			return stop(e, VCMDQ_CERROR, rd, c,
@@ -211,7 +212,7 @@ static enum vcmdq_status slow_cmd(struct vcmdq_engine *e,
 				    ret);
 		return VCMDQ_IDLE;
 	case VCMDQ_K_EXIT:
-		ret = flush(e, nb, false);
+		ret = flush(e, false);
 		if (ret)
 			goto fault;
 		e->cons = rd;
@@ -220,7 +221,7 @@ static enum vcmdq_status slow_cmd(struct vcmdq_engine *e,
 		goto ill;
 	}
 ill:
-	ret = flush(e, nb, false);
+	ret = flush(e, false);
 	if (ret)
 		goto fault;
 	e->cons = rd;
@@ -246,9 +247,12 @@ fault:
 enum vcmdq_status vcmdq_process(struct vcmdq_engine *e, u32 prod, u32 budget)
 {
 	const u32 l2 = e->cfg.log2size, size = 1U << l2, bmax = e->cfg.batch;
+	const u8 *const policy = e->policy;
+	const u64 vmid_w0 = e->vmid_w0;
+	struct vcmdq_cmd *const hbuf = e->hbuf;
 	const u32 start = e->cons;
 	enum vcmdq_status st = VCMDQ_IDLE;
-	u32 rd = start, left, n, i, nb = 0;
+	u32 rd = start, left, n, i, nb;
 	int ret;
 
 	if (e->halt != VCMDQ_IDLE)
@@ -262,15 +266,22 @@ enum vcmdq_status vcmdq_process(struct vcmdq_engine *e, u32 prod, u32 budget)
 	if (left > budget)
 		left = budget;
 
+	e->nb = 0;
 	while (left) {
+		/*
+		 * A chunk never wraps and never overfills the host batch (an
+		 * entry yields at most one host command), so the inner loop
+		 * needs no bounds checks.
+		 */
+		nb = e->nb;
 		n = size - vcmdq_q_idx(l2, rd);
 		if (n > left)
 			n = left;
-		if (n > bmax)
-			n = bmax;
+		if (n > bmax - nb)
+			n = bmax - nb;
 		ret = e->ops->read(e->priv, vcmdq_q_idx(l2, rd), e->rbuf, n);
 		if (ret) {
-			int fret = flush(e, &nb, false);
+			int fret = flush(e, false);
 
 			e->cons = rd;
 			st = fret ? stop(e, VCMDQ_FAULT, rd, NULL,
@@ -280,34 +291,38 @@ enum vcmdq_status vcmdq_process(struct vcmdq_engine *e, u32 prod, u32 budget)
 			goto out;
 		}
 		left -= n;
-		for (i = 0; i < n; i++, rd = vcmdq_q_inc(l2, rd, 1)) {
+		for (i = 0; i < n; i++) {
 			const struct vcmdq_cmd *c = &e->rbuf[i];
-			struct vcmdq_cmd *h;
+			u8 op = vcmdq_cmd_op(c);
 
-			if (likely(e->policy[vcmdq_cmd_op(c)] == VCMDQ_K_TLBI &&
+			if (likely(policy[op] == VCMDQ_K_TLBI &&
 				   !vcmdq_reserved_set(c))) {
-				h = &e->hbuf[nb++];
-				h->w[0] = (c->w[0] & ~VCMDQ_TLBI_0_VMID) |
-					  e->vmid_w0;
-				h->w[1] = c->w[1];
-			} else {
-				st = slow_cmd(e, c, rd, &nb);
-				if (st != VCMDQ_IDLE)
-					goto out;
+				hbuf[nb].w[0] = (c->w[0] & ~VCMDQ_TLBI_0_VMID) |
+						vmid_w0;
+				hbuf[nb].w[1] = c->w[1];
+				nb++;
+				continue;
 			}
-			if (unlikely(nb == bmax)) {
-				ret = flush(e, &nb, false);
-				if (ret) {
-					st = stop(e, VCMDQ_FAULT, rd, c,
-						  VCMDQ_CERROR_NONE, ret);
-					goto out;
-				}
-				e->cons = vcmdq_q_inc(l2, rd, 1);
+			e->nb = nb;
+			st = slow_cmd(e, c, vcmdq_q_inc(l2, rd, i));
+			if (st != VCMDQ_IDLE)
+				goto out;
+			nb = e->nb;
+		}
+		e->nb = nb;
+		rd = vcmdq_q_inc(l2, rd, n);
+		if (nb == bmax) {
+			ret = flush(e, false);
+			if (ret) {
+				st = stop(e, VCMDQ_FAULT, rd, NULL,
+					  VCMDQ_CERROR_NONE, ret);
+				goto out;
 			}
+			e->cons = rd;
 		}
 	}
 
-	ret = flush(e, &nb, false);
+	ret = flush(e, false);
 	if (ret) {
 		st = stop(e, VCMDQ_FAULT, rd, NULL, VCMDQ_CERROR_NONE, ret);
 		goto out;

@@ -167,6 +167,7 @@ struct vcmdq_stats {
  * @pub: the CONS register value last published
  * @halt: VCMDQ_IDLE while running, else the sticky stop being waited on
  * @unsynced: host commands were issued since the last host CMD_SYNC
+ * @nb: commands in @hbuf, during vcmdq_process()
  * @stop: the last stop
  * @stats: counters
  * @rbuf: entries read from the guest, private copies (never re-read)
@@ -184,6 +185,7 @@ struct vcmdq_engine {
 	u32 pub;
 	enum vcmdq_status halt;
 	bool unsynced;
+	u32 nb;
 	struct vcmdq_stop_info stop;
 	struct vcmdq_stats stats;
 	struct vcmdq_cmd rbuf[VCMDQ_BATCH_MAX];

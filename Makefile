@@ -1,0 +1,95 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# vcmdq-sw: everything but the kernel module build (that is ./Kbuild,
+# driven by scripts/vm.sh against the test kernel).
+#
+#   make bench        install what it needs, build, run tools/vcmdq-bench
+#   make check        install what it needs, run every test (user space and
+#                     the arm64 VM); ends with "N passed, N failed"
+#   make check-user   only the user-space tests (no kernel, no VM)
+#   make check-vm     only the VM tests
+#   make fuzz FUZZ_SECONDS=600   a longer fuzzing run
+#   make insn         callgrind instructions per command on the fast path
+
+CC	?= gcc
+CLANG	?= clang
+B	:= build
+CFLAGS	:= -O2 -g -std=gnu11 -Wall -Wextra -Werror
+FUZZ_SECONDS ?= 20
+
+ENGINE	:= $(addprefix drivers/iommu/vcmdq-sw/,engine.c policy.c sidmap.c)
+EHDRS	:= $(wildcard drivers/iommu/vcmdq-sw/*.h)
+MODEL	:= tests/model/smmu_model.c tests/prop/scenario.c
+MHDRS	:= tests/model/smmu_model.h tests/prop/scenario.h tests/lib/tap.h
+BENCH	:= $(addprefix tools/vcmdq-bench/,bench.c harness.c replay.c)
+
+USER_BINS := $(B)/unit_test $(B)/prop_test $(B)/fuzz_engine $(B)/vcmdq-bench \
+	     $(B)/harness_test
+
+.PHONY: all deps-user deps-kernel bench check check-user check-vm fuzz insn clean
+
+all: $(USER_BINS)
+
+deps-user:
+	@scripts/bootstrap.sh user
+
+deps-kernel:
+	@scripts/bootstrap.sh kernel
+
+$(B):
+	@mkdir -p $(B)
+
+$(B)/unit_test: tests/unit/unit_test.c tests/vectors/vectors.c \
+		tests/vectors/vectors.h $(ENGINE) $(EHDRS) | $(B)
+	$(CC) $(CFLAGS) -o $@ tests/unit/unit_test.c tests/vectors/vectors.c $(ENGINE)
+
+$(B)/prop_test: tests/prop/prop_test.c $(MODEL) $(MHDRS) $(ENGINE) $(EHDRS) | $(B)
+	$(CC) $(CFLAGS) -o $@ tests/prop/prop_test.c $(MODEL) $(ENGINE)
+
+$(B)/fuzz_engine: tests/fuzz/fuzz_engine.c $(MODEL) $(MHDRS) $(ENGINE) $(EHDRS) | $(B)
+	$(CLANG) -g -O1 -Wall -Wextra -Werror \
+		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+		-o $@ tests/fuzz/fuzz_engine.c $(MODEL) $(ENGINE)
+
+$(B)/vcmdq-bench: $(BENCH) tools/vcmdq-bench/harness.h $(ENGINE) $(EHDRS) | $(B)
+	$(CC) $(CFLAGS) -pthread -o $@ $(BENCH) $(ENGINE) -luring
+
+$(B)/harness_test: tests/unit/harness_test.c tools/vcmdq-bench/harness.c \
+		tools/vcmdq-bench/harness.h $(ENGINE) $(EHDRS) | $(B)
+	$(CC) $(CFLAGS) -pthread -o $@ tests/unit/harness_test.c \
+		tools/vcmdq-bench/harness.c $(ENGINE) -luring
+
+bench: deps-user
+	@$(MAKE) --no-print-directory $(B)/vcmdq-bench
+	$(B)/vcmdq-bench --json $(B)/bench.json
+
+check-user: deps-user
+	@$(MAKE) --no-print-directory $(USER_BINS)
+	@scripts/run-tests.sh user
+
+check-vm: deps-user deps-kernel
+	@$(MAKE) --no-print-directory $(USER_BINS)
+	@scripts/run-tests.sh vm
+
+check: deps-user deps-kernel
+	@$(MAKE) --no-print-directory $(USER_BINS)
+	@scripts/run-tests.sh all
+
+fuzz: deps-user
+	@$(MAKE) --no-print-directory $(B)/fuzz_engine
+	@mkdir -p $(B)/corpus
+	$(B)/fuzz_engine -max_total_time=$(FUZZ_SECONDS) $(B)/corpus
+
+$(B)/insn_count: tests/perf/insn_count.c $(ENGINE) $(EHDRS) | $(B)
+	$(CC) $(CFLAGS) -o $@ tests/perf/insn_count.c $(ENGINE)
+
+# Instructions per TLBI_NH_VA on the fast path (64-command batches), callgrind.
+insn: deps-user $(B)/insn_count
+	@valgrind --tool=callgrind --callgrind-out-file=$(B)/callgrind.out \
+		--toggle-collect=vcmdq_process $(B)/insn_count >$(B)/insn.txt 2>&1
+	@cmds=$$(awk '/commands/ { print $$1 }' $(B)/insn.txt); \
+	 ir=$$(awk '/Collected/ { print $$4 }' $(B)/insn.txt); \
+	 echo "vcmdq_process: $$ir instructions / $$cmds TLBI_NH_VA = $$(echo "scale=2; $$ir / $$cmds" | bc) per command (incl. the backend's read)"
+
+clean:
+	rm -rf $(B)

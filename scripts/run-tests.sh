@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Run the tests and print one summary line: "N passed, N failed[, N skipped]".
+#   scripts/run-tests.sh user|vm|all
+# Every test program speaks TAP ("ok N - name", "not ok N - name", "# SKIP");
+# the VM runner turns the KTAP it streams back into the same. Exit status is
+# non-zero if anything failed or a test program died without reporting.
+set -uo pipefail
+
+what=${1:-all}
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top" || exit 1
+B=build
+FUZZ_SECONDS=${FUZZ_SECONDS:-20}
+pass=0 fail=0 skip=0
+
+# Count one TAP stream read from stdin; echo it for the log.
+count() {
+	local line
+	while IFS= read -r line; do
+		printf '%s\n' "$line"
+		case "$line" in
+		"not ok "*) fail=$((fail + 1)) ;;
+		"ok "*"# SKIP"*) skip=$((skip + 1)) ;;
+		"ok "*) pass=$((pass + 1)) ;;
+		esac
+	done
+}
+
+# A program that must exit 0 and print at least one result.
+run_tap() {
+	local name=$1 out rc before=$((pass + fail + skip))
+	shift
+	echo "== $name: $*"
+	out=$(mktemp)
+	"$@" >"$out" 2>&1
+	rc=$?
+	count <"$out"
+	rm -f "$out"
+	if [ $rc != 0 ] && [ $fail = 0 ]; then
+		echo "not ok - $name exited $rc without reporting a failure"
+		fail=$((fail + 1))
+	elif [ $((pass + fail + skip)) = "$before" ]; then
+		echo "not ok - $name reported no results"
+		fail=$((fail + 1))
+	fi
+}
+
+result() {
+	if [ "$1" = 0 ]; then
+		echo "ok - $2"
+		pass=$((pass + 1))
+	else
+		echo "not ok - $2"
+		fail=$((fail + 1))
+	fi
+}
+
+user_tests() {
+	local f log
+	run_tap unit $B/unit_test
+	run_tap prop $B/prop_test
+	run_tap harness $B/harness_test
+
+	echo "== replay goldens"
+	for f in tests/replay/*.q; do
+		$B/vcmdq-bench replay "$f" 2>&1 | diff -u "${f%.q}.out" - >/tmp/replay.diff
+		result $? "replay $(basename "$f")" || true
+		[ -s /tmp/replay.diff ] && cat /tmp/replay.diff
+	done
+
+	echo "== fuzz: ${FUZZ_SECONDS}s over raw queue contents"
+	log=$(mktemp)
+	mkdir -p $B/corpus
+	$B/fuzz_engine -max_total_time="$FUZZ_SECONDS" -print_final_stats=1 \
+		$B/corpus tests/fuzz/seeds >"$log" 2>&1
+	f=$?
+	grep -E "^stat::number_of_executed_units|invariant broken|ERROR:" "$log"
+	[ $f != 0 ] && tail -40 "$log"
+	result $f "fuzz_engine ${FUZZ_SECONDS}s: no crash, no broken invariant"
+	rm -f "$log"
+}
+
+vm_tests() {
+	local log
+	log=$(mktemp)
+	echo "== VM: build kernel and module, boot arm64 under QEMU, run KUnit + kselftests"
+	scripts/vm.sh >"$log" 2>&1 &
+	local pid=$!
+	# stream progress lines as they come
+	tail -f --pid=$pid -n +1 "$log" | grep --line-buffered -E '^(kernel|vm|initramfs|module|selftests):' &
+	wait $pid
+	local rc=$?
+	sleep 0.2
+	count < <(grep -E '^(not )?ok ' "$log")
+	if [ $rc != 0 ]; then
+		grep -E 'ERROR' "$log" | tail -5
+		echo "not ok - VM run failed (exit $rc); log kept in $B/vm.log"
+		fail=$((fail + 1))
+	fi
+	cp "$log" $B/vm.log
+	rm -f "$log"
+}
+
+case "$what" in
+user) user_tests ;;
+vm) vm_tests ;;
+all) user_tests; vm_tests ;;
+*) echo "usage: $0 user|vm|all" >&2; exit 2 ;;
+esac
+
+if [ $skip -gt 0 ]; then
+	echo "$pass passed, $fail failed, $skip skipped"
+else
+	echo "$pass passed, $fail failed"
+fi
+[ $fail = 0 ]
