@@ -86,7 +86,7 @@ arm64_into_sysroot() {
 	apt_update
 	mkdir -p "$CACHE/sysroot" "$CACHE/debs"
 	say "fetching $pkg:arm64 into $CACHE/sysroot"
-	(cd "$CACHE/debs" && apt-get download -qq "$pkg:arm64") ||
+	(cd "$CACHE/debs" && apt-get download -qq -o APT::Sandbox::User=root "$pkg:arm64") ||
 		die "apt-get download $pkg:arm64 failed"
 	dpkg-deb -x "$(ls -t "$CACHE"/debs/"${pkg}"_*_arm64.deb | head -1)" \
 		"$CACHE/sysroot"
@@ -99,7 +99,7 @@ kernel_source() {
 	apt_update
 	mkdir -p "$CACHE/debs"
 	say "fetching $KSRC_PKG from sid (apt-get download)"
-	(cd "$CACHE/debs" && apt-get download -qq -t sid "$KSRC_PKG") ||
+	(cd "$CACHE/debs" && apt-get download -qq -o APT::Sandbox::User=root -t sid "$KSRC_PKG") ||
 		die "apt-get download $KSRC_PKG failed (is sid reachable?)"
 	deb=$(ls -t "$CACHE"/debs/"${KSRC_PKG}"_*.deb | head -1)
 	rm -rf "$CACHE/pkg" "$dst"

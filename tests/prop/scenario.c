@@ -279,8 +279,11 @@ static int sc_issue(void *priv, const struct vcmdq_cmd *cmds, uint32_t n,
 	if (n > sc->cfg.batch)
 		fail(sc, "host batch of %u over the limit %u", n,
 		     sc->cfg.batch);
-	for (i = 0; i < n; i++)
-		smmu_model_issue(&sc->model, cmds[i].w);
+	for (i = 0; i < n; i++) {
+		uint64_t w[2] = { cmds[i].w[0], cmds[i].w[1] };
+
+		smmu_model_issue(&sc->model, w);
+	}
 	if (!sync)
 		return 0;
 	if (sc->timeout_pct && sc_below(&sc->rng, 100) < sc->timeout_pct) {

@@ -257,8 +257,7 @@ const struct vcmdq_vector vcmdq_vectors[] = {
 	},
 };
 
-const unsigned int vcmdq_nr_vectors =
-	sizeof(vcmdq_vectors) / sizeof(vcmdq_vectors[0]);
+const unsigned int vcmdq_nr_vectors = ARRAY_SIZE(vcmdq_vectors);
 
 /* ---- the recording backend ---- */
 

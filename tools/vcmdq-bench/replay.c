@@ -4,6 +4,7 @@
  * exactly what it did. Format: Documentation/replay-format.rst.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

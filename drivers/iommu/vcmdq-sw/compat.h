@@ -8,25 +8,13 @@
 #define VCMDQ_COMPAT_H
 
 #ifdef __KERNEL__
-#include <linux/types.h>
-#include <linux/errno.h>
+#include <linux/array_size.h>
 #include <linux/compiler.h>
+#include <linux/errno.h>
+#include <linux/export.h>
+#include <linux/types.h>
 #else
-#include <stdbool.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <errno.h>
-
-typedef uint8_t u8;
-typedef uint16_t u16;
-typedef uint32_t u32;
-typedef uint64_t u64;
-typedef int64_t s64;
-
-#ifndef likely
-#define likely(x)	__builtin_expect(!!(x), 1)
-#define unlikely(x)	__builtin_expect(!!(x), 0)
-#endif
+#include "../../../tools/include/vcmdq_user.h"
 #endif /* __KERNEL__ */
 
 /* GENMASK_ULL without the kernel's compile-time checks, usable in both. */

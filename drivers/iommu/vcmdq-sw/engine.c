@@ -25,10 +25,11 @@ static const char *const status_names[] = {
  */
 const char *vcmdq_status_name(enum vcmdq_status s)
 {
-	if ((unsigned int)s >= sizeof(status_names) / sizeof(status_names[0]))
+	if ((unsigned int)s >= ARRAY_SIZE(status_names))
 		return "?";
 	return status_names[s];
 }
+EXPORT_SYMBOL_NS_GPL(vcmdq_status_name, "VCMDQ_SW");
 
 /**
  * vcmdq_engine_init() - set up an engine for one queue
@@ -67,6 +68,7 @@ int vcmdq_engine_init(struct vcmdq_engine *e, const struct vcmdq_config *cfg,
 	vcmdq_reset(e, 0);
 	return 0;
 }
+EXPORT_SYMBOL_NS_GPL(vcmdq_engine_init, "VCMDQ_SW");
 
 /**
  * vcmdq_reset() - (re)start the queue at @cons, as on CMDQ enable
@@ -85,6 +87,7 @@ void vcmdq_reset(struct vcmdq_engine *e, u32 cons)
 	e->stop.status = VCMDQ_IDLE;
 	e->pub = vcmdq_cons_value(e);
 }
+EXPORT_SYMBOL_NS_GPL(vcmdq_reset, "VCMDQ_SW");
 
 static void publish(struct vcmdq_engine *e)
 {
@@ -335,6 +338,7 @@ out:
 	e->stats.cmds += vcmdq_q_used(l2, e->cons, start);
 	return st;
 }
+EXPORT_SYMBOL_NS_GPL(vcmdq_process, "VCMDQ_SW");
 
 /**
  * vcmdq_exit_done() - the VMM finished the command the queue stopped at
@@ -363,6 +367,7 @@ int vcmdq_exit_done(struct vcmdq_engine *e, enum vcmdq_cerror cerror)
 	publish(e);
 	return 0;
 }
+EXPORT_SYMBOL_NS_GPL(vcmdq_exit_done, "VCMDQ_SW");
 
 /**
  * vcmdq_error_ack() - the guest acknowledged CMDQ_ERR (GERRORN)
@@ -382,3 +387,4 @@ int vcmdq_error_ack(struct vcmdq_engine *e)
 	publish(e);
 	return 0;
 }
+EXPORT_SYMBOL_NS_GPL(vcmdq_error_ack, "VCMDQ_SW");

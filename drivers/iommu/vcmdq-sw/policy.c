@@ -46,6 +46,7 @@ const struct vcmdq_op_fields vcmdq_fields[256] = {
 		.w1 = VCMDQ_SYNC_1_MSIADDR,
 	},
 };
+EXPORT_SYMBOL_NS_GPL(vcmdq_fields, "VCMDQ_SW");
 
 /*
  * Unlisted opcodes are VCMDQ_K_ILL (0): stage-2, EL2 and EL3 invalidations,
@@ -78,6 +79,7 @@ const u8 vcmdq_policy[VCMDQ_NR_LAYOUTS][256] = {
 		[VCMDQ_OP_CMD_SYNC]		= VCMDQ_K_SYNC,
 	},
 };
+EXPORT_SYMBOL_NS_GPL(vcmdq_policy, "VCMDQ_SW");
 
 static const char *const op_names[256] = {
 	[VCMDQ_OP_PREFETCH_CONFIG]	= "PREFETCH_CONFIG",
@@ -117,3 +119,4 @@ const char *vcmdq_op_name(u8 op)
 {
 	return op_names[op] ? op_names[op] : "UNKNOWN";
 }
+EXPORT_SYMBOL_NS_GPL(vcmdq_op_name, "VCMDQ_SW");

@@ -23,6 +23,7 @@ void vcmdq_sidmap_init(struct vcmdq_sidmap *map, struct vcmdq_sid_slot *slots,
 		slots[i].psid = 0;
 	}
 }
+EXPORT_SYMBOL_NS_GPL(vcmdq_sidmap_init, "VCMDQ_SW");
 
 /**
  * vcmdq_sidmap_insert() - map @vsid to @psid
@@ -51,6 +52,7 @@ int vcmdq_sidmap_insert(struct vcmdq_sidmap *map, u32 vsid, u32 psid)
 	map->count++;
 	return 0;
 }
+EXPORT_SYMBOL_NS_GPL(vcmdq_sidmap_insert, "VCMDQ_SW");
 
 /**
  * vcmdq_sidmap_remove() - unmap @vsid
@@ -88,3 +90,4 @@ int vcmdq_sidmap_remove(struct vcmdq_sidmap *map, u32 vsid)
 	map->count--;
 	return 0;
 }
+EXPORT_SYMBOL_NS_GPL(vcmdq_sidmap_remove, "VCMDQ_SW");

@@ -1,0 +1,124 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Build the test kernel and modules, pack an initramfs with the modules and
+# the cross-built test programs, boot qemu-system-aarch64 (virt, SMMUv3,
+# virtualization=on, KVM inside), run KUnit and the in-VM tests, and print
+# the results as flat TAP ("ok - vm: ...", "not ok - vm: ...").
+#
+# Every step prints "<step>: ..." progress lines; a failure names its step.
+# Artefacts: $VCMDQ_CACHE/vm/ (serial log, QEMU SMMU trace).
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+CACHE=${VCMDQ_CACHE:-$HOME/.cache/vcmdq-sw}
+VARIANT=${VARIANT:-base}
+TIMEOUT=${VM_TIMEOUT:-300}
+CROSS=aarch64-linux-gnu-
+export CCACHE_DIR=${CCACHE_DIR:-$CACHE/ccache}
+W=$CACHE/vm
+SYSROOT=$CACHE/sysroot
+
+step=setup
+die() { printf '%s: ERROR: %s\n' "$step" "$*"; exit 1; }
+say() { printf '%s: %s\n' "$step" "$*"; }
+
+step=kernel
+KOUT=$(scripts_dir=$top/scripts; "$scripts_dir/kernel.sh" "$VARIANT") ||
+	die "kernel build failed (see messages above)"
+[ -f "$KOUT/arch/arm64/boot/Image" ] || die "no Image in $KOUT"
+say "using $KOUT"
+
+step=module
+MO=$W/modules
+rm -rf "$MO" && mkdir -p "$MO"
+make -s -C "$KOUT" M="$top" MO="$MO" ARCH=arm64 \
+	CROSS_COMPILE="ccache $CROSS" modules >"$W.module.log" 2>&1 || {
+	cat "$W.module.log"
+	die "module build failed"
+}
+say "built $(cd "$MO" && ls ./*.ko | xargs -n1 basename | tr '\n' ' ')"
+
+step=selftests
+T=$W/tests
+rm -rf "$T" && mkdir -p "$T"
+for src in "$top"/tests/kvm/*_test.c; do
+	name=$(basename "$src" .c)
+	${CROSS}gcc -static -O2 -g -Wall -Wextra -Werror -I"$top/tests" \
+		-o "$T/$name" "$src" "$top"/tests/kvm/kvm_util.c \
+		"$top"/tests/kvm/guest_*.S || die "cross-building $name failed"
+done
+say "built $(ls "$T" | tr '\n' ' ')"
+
+step=initramfs
+R=$W/root
+rm -rf "$R" && mkdir -p "$R"/{bin,dev,proc,sys,tmp,lib/modules,tests}
+[ -x "$SYSROOT/bin/busybox" ] || die "no arm64 busybox in $SYSROOT (run scripts/bootstrap.sh kernel)"
+cp "$SYSROOT/bin/busybox" "$R/bin/"
+for a in sh mount insmod cat echo poweroff sleep ls grep sed dmesg; do
+	ln -s busybox "$R/bin/$a"
+done
+cp "$MO"/*.ko "$R/lib/modules/"
+cp "$T"/* "$R/tests/"
+cp "$top/tests/vm-init.sh" "$R/init"
+chmod +x "$R/init"
+(cd "$R" && find . | cpio -o -H newc --quiet | gzip -1) >"$W/initramfs.gz"
+say "$(du -h "$W/initramfs.gz" | cut -f1) initramfs"
+
+step=vm
+LOG=$W/serial.log
+TRACE=$W/smmu-trace.log
+rm -f "$LOG" "$TRACE"
+say "booting qemu-system-aarch64 (TCG, timeout ${TIMEOUT}s)"
+start=$(date +%s)
+set +e
+timeout --foreground -k 5 "$TIMEOUT" qemu-system-aarch64 \
+	-M virt,iommu=smmuv3,virtualization=on,gic-version=3 -cpu max \
+	-smp 2 -m 1G -nographic -no-reboot -nic none \
+	-device e1000e \
+	-kernel "$KOUT/arch/arm64/boot/Image" -initrd "$W/initramfs.gz" \
+	-append "console=ttyAMA0 printk.time=1 panic=-1 rdinit=/init" \
+	-trace 'smmuv3_cmdq*' -trace 'smmu_iotlb_inv*' -D "$TRACE" \
+	</dev/null >"$LOG" 2>&1
+rc=$?
+set -e
+say "QEMU exited $rc after $(( $(date +%s) - start ))s; serial log $LOG"
+[ $rc = 124 ] && { tail -20 "$LOG"; die "VM timed out after ${TIMEOUT}s"; }
+grep -q '^VCMDQ-DONE' "$LOG" || {
+	tail -30 "$LOG"
+	die "VM did not reach the end of its tests (boot failure or panic)"
+}
+
+# Results: the init script prefixes every TAP line it forwards with
+# "VCMDQ-TAP <source>: "; KUnit's per-case lines are indented.
+step=results
+n=0
+while IFS= read -r line; do
+	src=${line#VCMDQ-TAP }
+	src=${src%%: *}
+	body=${line#*: }
+	case "$body" in
+	*"ok "[0-9]*)
+		case "$body" in
+		"    "*|"	"*)	# KUnit test case
+			;;
+		*)
+			[ "${src#kunit}" != "$src" ] && continue	# suite line
+			;;
+		esac
+		body=$(printf '%s' "$body" | sed -E 's/^[[:space:]]+//')
+		if [ "${body#not ok}" != "$body" ]; then
+			printf 'not ok - vm: %s %s\n' "$src" "$(printf '%s' "$body" | sed -E 's/^not ok [0-9]+ (- )?//')"
+		else
+			printf 'ok - vm: %s %s\n' "$src" "$(printf '%s' "$body" | sed -E 's/^ok [0-9]+ (- )?//')"
+		fi
+		n=$((n + 1))
+		;;
+	*"# "*)
+		printf '# vm %s: %s\n' "$src" "${body#*# }"
+		;;
+	esac
+done < <(grep -a '^VCMDQ-TAP ' "$LOG" | tr -d '\r')
+grep -a '^VCMDQ-FAIL ' "$LOG" | sed 's/^VCMDQ-FAIL /not ok - vm: /' || true
+[ $n -gt 0 ] || die "the VM reported no test results"
+say "$n results from the VM"

@@ -1,0 +1,146 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Minimal KVM harness: see kvm_util.h.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "kvm_util.h"
+
+static int fail(const char *what)
+{
+	int err = errno;
+
+	fprintf(stdout, "# kvm_util: %s: %s\n", what, strerror(err));
+	return -err;
+}
+
+int kvm_vm_create(struct kvm_vm *vm)
+{
+	int size;
+
+	memset(vm, 0, sizeof(*vm));
+	vm->vcpu_fd = -1;
+	vm->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (vm->kvm_fd < 0)
+		return fail("open /dev/kvm");
+	vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
+	if (vm->vm_fd < 0)
+		return fail("KVM_CREATE_VM");
+	size = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+	if (size <= 0)
+		return fail("KVM_GET_VCPU_MMAP_SIZE");
+	vm->run_size = size;
+	return 0;
+}
+
+void *kvm_vm_add_slot(struct kvm_vm *vm, uint64_t gpa, size_t size,
+		      uint32_t flags)
+{
+	struct kvm_userspace_memory_region r = {
+		.slot = vm->nr_slots,
+		.flags = flags,
+		.guest_phys_addr = gpa,
+		.memory_size = size,
+	};
+	void *mem = mmap(NULL, size, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (mem == MAP_FAILED) {
+		fail("mmap guest memory");
+		return NULL;
+	}
+	r.userspace_addr = (uintptr_t)mem;
+	if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &r)) {
+		fail("KVM_SET_USER_MEMORY_REGION");
+		munmap(mem, size);
+		return NULL;
+	}
+	vm->nr_slots++;
+	return mem;
+}
+
+int kvm_vcpu_create(struct kvm_vm *vm)
+{
+	struct kvm_vcpu_init init;
+
+	vm->vcpu_fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, 0);
+	if (vm->vcpu_fd < 0)
+		return fail("KVM_CREATE_VCPU");
+	if (ioctl(vm->vm_fd, KVM_ARM_PREFERRED_TARGET, &init))
+		return fail("KVM_ARM_PREFERRED_TARGET");
+	if (ioctl(vm->vcpu_fd, KVM_ARM_VCPU_INIT, &init))
+		return fail("KVM_ARM_VCPU_INIT");
+	vm->run = mmap(NULL, vm->run_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+		       vm->vcpu_fd, 0);
+	if (vm->run == MAP_FAILED) {
+		vm->run = NULL;
+		return fail("mmap kvm_run");
+	}
+	return 0;
+}
+
+static int set_core(struct kvm_vm *vm, size_t off, uint64_t val)
+{
+	struct kvm_one_reg reg = {
+		.id = KVM_REG_ARM64 | KVM_REG_SIZE_U64 | KVM_REG_ARM_CORE |
+		      (off / sizeof(uint32_t)),
+		.addr = (uintptr_t)&val,
+	};
+
+	return ioctl(vm->vcpu_fd, KVM_SET_ONE_REG, &reg) ?
+	       fail("KVM_SET_ONE_REG") : 0;
+}
+
+int kvm_vcpu_set_reg(struct kvm_vm *vm, unsigned int xn, uint64_t val)
+{
+	return set_core(vm, offsetof(struct kvm_regs, regs.regs[xn]), val);
+}
+
+int kvm_vcpu_set_pc(struct kvm_vm *vm, uint64_t pc)
+{
+	return set_core(vm, offsetof(struct kvm_regs, regs.pc), pc);
+}
+
+/* One KVM_RUN; the exit is counted. Returns the exit reason. */
+int kvm_vcpu_run(struct kvm_vm *vm)
+{
+	unsigned int reason;
+
+	if (ioctl(vm->vcpu_fd, KVM_RUN, 0) && errno != EINTR)
+		return fail("KVM_RUN");
+	reason = vm->run->exit_reason;
+	vm->exits[reason < KVM_MAX_EXIT_REASON ? reason : 0]++;
+	vm->nr_exits++;
+	return (int)reason;
+}
+
+void kvm_vm_destroy(struct kvm_vm *vm)
+{
+	if (vm->run)
+		munmap(vm->run, vm->run_size);
+	if (vm->vcpu_fd >= 0)
+		close(vm->vcpu_fd);
+	if (vm->vm_fd >= 0)
+		close(vm->vm_fd);
+	if (vm->kvm_fd >= 0)
+		close(vm->kvm_fd);
+}
+
+const char *kvm_exit_name(unsigned int reason)
+{
+	switch (reason) {
+	case KVM_EXIT_MMIO: return "MMIO";
+	case KVM_EXIT_HYPERCALL: return "HYPERCALL";
+	case KVM_EXIT_SYSTEM_EVENT: return "SYSTEM_EVENT";
+	case KVM_EXIT_FAIL_ENTRY: return "FAIL_ENTRY";
+	case KVM_EXIT_INTERNAL_ERROR: return "INTERNAL_ERROR";
+	case KVM_EXIT_UNKNOWN: return "UNKNOWN";
+	default: return "other";
+	}
+}

@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * A minimal KVM harness for arm64 tests, in the spirit of the KVM
+ * selftests' kvm_util but small: one VM, one vCPU, memslots (normal and
+ * read-only), a freestanding guest program copied to GPA 0, and a count of
+ * every exit by reason.
+ */
+#ifndef VCMDQ_KVM_UTIL_H
+#define VCMDQ_KVM_UTIL_H
+
+#include <linux/kvm.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define KVM_MAX_EXIT_REASON	64
+
+struct kvm_vm {
+	int kvm_fd, vm_fd, vcpu_fd;
+	struct kvm_run *run;
+	size_t run_size;
+	unsigned int nr_slots;
+	unsigned long exits[KVM_MAX_EXIT_REASON];
+	unsigned long nr_exits;
+};
+
+/* All return 0 or a negative errno and print what failed. */
+int kvm_vm_create(struct kvm_vm *vm);
+void *kvm_vm_add_slot(struct kvm_vm *vm, uint64_t gpa, size_t size,
+		      uint32_t flags);
+int kvm_vcpu_create(struct kvm_vm *vm);
+int kvm_vcpu_set_reg(struct kvm_vm *vm, unsigned int xn, uint64_t val);
+int kvm_vcpu_set_pc(struct kvm_vm *vm, uint64_t pc);
+int kvm_vcpu_run(struct kvm_vm *vm);
+void kvm_vm_destroy(struct kvm_vm *vm);
+const char *kvm_exit_name(unsigned int reason);
+
+/* Guest programs (guest_*.S), position independent, copied to GPA 0. */
+extern const uint8_t guest_mmio_start[], guest_mmio_end[];
+
+#endif /* VCMDQ_KVM_UTIL_H */

@@ -1,0 +1,37 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# /init of the test VM: load the modules, run KUnit and the in-VM tests,
+# forward their TAP over the serial console, power off. Every forwarded
+# line is "VCMDQ-TAP <source>: <line>"; scripts/vm.sh parses them.
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+mount -t debugfs debugfs /sys/kernel/debug
+mount -t tmpfs tmpfs /tmp
+
+tap() {
+	while IFS= read -r l; do echo "VCMDQ-TAP $1: $l"; done
+}
+
+for m in vcmdq_sw vcmdq_sw_test; do
+	insmod /lib/modules/$m.ko || echo "VCMDQ-FAIL insmod $m.ko"
+done
+r=/sys/kernel/debug/kunit/vcmdq_engine/results
+if [ -f $r ]; then
+	tap kunit <$r
+else
+	echo "VCMDQ-FAIL kunit: no $r (suite did not run)"
+fi
+
+for t in /tests/*_test; do
+	[ -x "$t" ] || continue
+	n=${t##*/}
+	"$t" >/tmp/$n.out 2>&1
+	rc=$?
+	tap "$n" </tmp/$n.out
+	if [ $rc != 0 ] && ! grep -q '^not ok' /tmp/$n.out; then
+		echo "VCMDQ-FAIL $n exited $rc without reporting a failure"
+	fi
+done
+echo VCMDQ-DONE
+poweroff -f
