@@ -5,19 +5,35 @@
 # tests/kconfig/<variant>.config, cross-compiled with ccache.
 #
 #   scripts/kernel.sh [base|debug]   prints the build directory on stdout
+#   scripts/kernel.sh --config-only [base|debug]
+#                                    only configure (in a scratch directory)
+#                                    and check that every symbol stuck
 #
 # Everything lives outside the repository, under $VCMDQ_CACHE
-# (~/.cache/vcmdq-sw): the pristine tree, one patched copy per patch-series
-# hash (hard links; patch(1) replaces the files it edits, so the pristine
-# tree is never written), and one build directory per (source, config,
-# patches) hash. A build directory that finished is reused as it is; a warm
-# rerun rebuilds nothing.
+# (~/.cache/vcmdq-sw):
+#   linux-7.2/       the pristine tree, never written after unpacking
+#   src/             the patched tree: hard links to the pristine one;
+#                    patch(1) replaces the files it edits, so the pristine
+#                    tree stays intact. .patched holds the series hash.
+#   build-<variant>/ the O= directory, stamped with the hash of (source
+#                    version, config fragments, patches, this script).
+# A stamp that matches means nothing is rebuilt. A new stamp rebuilds
+# incrementally in the same directory: a patch change costs the files it
+# touches, a config change whatever the config reaches. Paths stay fixed
+# so that make's own dependency tracking (and ccache) keep working.
 set -euo pipefail
 
+config_only=0
+if [ "${1:-}" = --config-only ]; then
+	config_only=1
+	shift
+fi
 variant=${1:-base}
 top=$(cd "$(dirname "$0")/.." && pwd)
 CACHE=${VCMDQ_CACHE:-$HOME/.cache/vcmdq-sw}
 PRISTINE=$CACHE/linux-7.2
+SRC=$CACHE/src
+OUT=$CACHE/build-$variant
 JOBS=${JOBS:-$(nproc)}
 export CCACHE_DIR=${CCACHE_DIR:-$CACHE/ccache}
 MAKE=(make -s ARCH=arm64 "CROSS_COMPILE=ccache aarch64-linux-gnu-")
@@ -39,35 +55,49 @@ mapfile -t patches < <(find "$top/patches" -name '*.patch' 2>/dev/null | sort)
 phash=$( { cat "$PRISTINE/.extracted"; [ ${#patches[@]} = 0 ] ||
 	cat "${patches[@]}"; } | sha256sum | cut -c1-16)
 key=$( { echo "$phash"; cat "${frags[@]}" "$0"; } | sha256sum | cut -c1-16)
-SRC=$CACHE/src-$phash
-OUT=$CACHE/build-$variant-$key
 
-if [ -f "$OUT/.done" ]; then
-	say "cached build $OUT"
+[ $config_only = 1 ] && OUT=$CACHE/config-check-$variant
+
+if [ $config_only = 0 ] && [ -f "$OUT/.done" ] &&
+   [ "$(cat "$OUT/.done")" = "$key" ]; then
+	say "cached build $OUT ($key)"
 	echo "$OUT"
 	exit 0
 fi
 
-if [ ! -f "$SRC/.patched" ]; then
-	say "patched tree $SRC (${#patches[@]} patches)"
+if [ "$(cat "$SRC/.patched" 2>/dev/null | head -1)" != "$phash" ]; then
+	# Files the old series touched must look new too, or make would keep
+	# objects built from patched sources after the tree is reset.
+	touched=$(tail -n +2 "$SRC/.patched" 2>/dev/null || true)
+	say "patched tree $SRC (${#patches[@]} patches, $phash)"
 	rm -rf "$SRC"
 	cp -al "$PRISTINE" "$SRC"
 	for p in "${patches[@]}"; do
 		say "applying $(basename "$p")"
 		patch -s -p1 -d "$SRC" --no-backup-if-mismatch --forward \
 			<"$p" || die "patch $(basename "$p") does not apply"
+		touched+=$'\n'$(sed -n 's|^+++ b/||p' "$p")
 	done
-	touch "$SRC/.patched"
+	touched=$(printf '%s\n' "$touched" | sed '/^$/d' | sort -u)
+	# Reset files get a fresh mtime (as a copy, so the pristine tree's
+	# inode is left alone).
+	while IFS= read -r f; do
+		[ -f "$SRC/$f" ] || continue
+		cp --remove-destination "$SRC/$f" "$SRC/$f.tmp" &&
+			mv "$SRC/$f.tmp" "$SRC/$f"
+	done <<<"$touched"
+	{ echo "$phash"; printf '%s\n' "$touched"; } >"$SRC/.patched"
 fi
 
 mkdir -p "$OUT" "$CCACHE_DIR"
+rm -f "$OUT/.done"
 ccache -M 8G >/dev/null
 say "configuring $variant in $OUT"
 cat "${frags[@]}" >"$OUT/fragment.config"
 "${MAKE[@]}" -C "$SRC" O="$OUT" KCONFIG_ALLCONFIG="$OUT/fragment.config" \
-	allnoconfig >/dev/null 2>&1 || die "allnoconfig failed"
-"${MAKE[@]}" -C "$SRC" O="$OUT" olddefconfig >/dev/null 2>&1 ||
-	die "olddefconfig failed"
+	allnoconfig >"$OUT/config.log" 2>&1 || die "allnoconfig failed ($OUT/config.log)"
+"${MAKE[@]}" -C "$SRC" O="$OUT" olddefconfig >>"$OUT/config.log" 2>&1 ||
+	die "olddefconfig failed ($OUT/config.log)"
 
 # Every symbol the fragments ask for must have survived olddefconfig.
 bad=0
@@ -83,16 +113,23 @@ while IFS= read -r line; do
 	}
 done < <(cat "${frags[@]}")
 [ $bad = 0 ] || die "kernel config does not match tests/kconfig/$variant"
+if [ $config_only = 1 ]; then
+	say "config $variant: every fragment symbol stuck ($OUT/.config)"
+	exit 0
+fi
 
-say "building Image + modules with -j$JOBS (cold: ~6 min; log $OUT/build.log)"
+say "building Image + modules with -j$JOBS (cold: ~12 min; log $OUT/build.log)"
 start=$(date +%s)
 set +e
 "${MAKE[@]}" -C "$SRC" O="$OUT" -j"$JOBS" Image modules >"$OUT/build.log" 2>&1 &
 mk=$!
 while kill -0 $mk 2>/dev/null; do
-	sleep 30
+	for _ in $(seq 30); do
+		kill -0 $mk 2>/dev/null || break
+		sleep 1
+	done
 	kill -0 $mk 2>/dev/null &&
-		say "... $(( $(date +%s) - start ))s, $(find "$OUT" -name '*.o' | wc -l) objects"
+		say "... $(( $(date +%s) - start ))s, $(find "$OUT" -name '*.o' -newer "$OUT/fragment.config" | wc -l) objects rebuilt"
 done
 wait $mk
 rc=$?
@@ -102,5 +139,5 @@ if [ $rc != 0 ]; then
 	die "kernel build failed (full log: $OUT/build.log)"
 fi
 say "built in $(( $(date +%s) - start ))s"
-touch "$OUT/.done"
+echo "$key" >"$OUT/.done"
 echo "$OUT"

@@ -40,15 +40,35 @@ make -s -C "$KOUT" M="$top" MO="$MO" ARCH=arm64 \
 say "built $(cd "$MO" && ls ./*.ko | xargs -n1 basename | tr '\n' ' ')"
 
 step=selftests
+SRC=$CACHE/src
+HDR=$W/headers
 T=$W/tests
-rm -rf "$T" && mkdir -p "$T"
+rm -rf "$T" "$HDR" && mkdir -p "$T/upstream"
+make -s -C "$KOUT" ARCH=arm64 headers_install INSTALL_HDR_PATH="$HDR" \
+	>"$W.headers.log" 2>&1 || { cat "$W.headers.log"; die "headers_install failed"; }
+CC_T=(${CROSS}gcc -static -O2 -g -D_GNU_SOURCE -Wall -Wextra -Werror
+      -isystem "$HDR/include" -I"$top/tests")
 for src in "$top"/tests/kvm/*_test.c; do
 	name=$(basename "$src" .c)
-	${CROSS}gcc -static -O2 -g -Wall -Wextra -Werror -I"$top/tests" \
-		-o "$T/$name" "$src" "$top"/tests/kvm/kvm_util.c \
+	"${CC_T[@]}" -o "$T/$name" "$src" "$top"/tests/kvm/kvm_util.c \
 		"$top"/tests/kvm/guest_*.S || die "cross-building $name failed"
 done
-say "built $(ls "$T" | tr '\n' ' ')"
+for src in "$top"/tests/iommufd/*_test.c; do
+	name=$(basename "$src" .c)
+	"${CC_T[@]}" -I"$SRC/tools/testing/selftests" -o "$T/$name" "$src" ||
+		die "cross-building $name failed"
+done
+# Upstream's iommufd selftests, against the IOMMUFD_TEST mock driver.
+CFLAGS="-static -I$SYSROOT/usr/include" \
+LDFLAGS="-static -L$SYSROOT/usr/lib/aarch64-linux-gnu" \
+make -s -C "$SRC/tools/testing/selftests/iommu" ARCH=arm64 \
+	CROSS_COMPILE="$CROSS" OUTPUT="$T/upstream" \
+	KHDR_INCLUDES="-isystem $HDR/include" >"$W.upstream.log" 2>&1 || {
+	tail -30 "$W.upstream.log"
+	die "cross-building tools/testing/selftests/iommu failed"
+}
+find "$T/upstream" -type f ! -name iommufd ! -name iommufd_fail_nth -delete
+say "built $(cd "$T" && find . -type f | sed 's|^\./||' | tr '\n' ' ')"
 
 step=initramfs
 R=$W/root
@@ -59,7 +79,7 @@ for a in sh mount insmod cat echo poweroff sleep ls grep sed dmesg; do
 	ln -s busybox "$R/bin/$a"
 done
 cp "$MO"/*.ko "$R/lib/modules/"
-cp "$T"/* "$R/tests/"
+cp -r "$T"/* "$R/tests/"
 cp "$top/tests/vm-init.sh" "$R/init"
 chmod +x "$R/init"
 (cd "$R" && find . | cpio -o -H newc --quiet | gzip -1) >"$W/initramfs.gz"
@@ -77,8 +97,9 @@ timeout --foreground -k 5 "$TIMEOUT" qemu-system-aarch64 \
 	-smp 2 -m 1G -nographic -no-reboot -nic none \
 	-device e1000e \
 	-kernel "$KOUT/arch/arm64/boot/Image" -initrd "$W/initramfs.gz" \
-	-append "console=ttyAMA0 printk.time=1 panic=-1 rdinit=/init" \
-	-trace 'smmuv3_cmdq*' -trace 'smmu_iotlb_inv*' -D "$TRACE" \
+	-append "console=ttyAMA0 loglevel=4 printk.time=1 panic=-1 rdinit=/init hugepages=128 arm_smmu_v3.test_viommu_without_s2fwb=1" \
+	-trace 'smmuv3_cmdq*' -trace 'smmu_iotlb_inv*' \
+	-trace smmuv3_range_inval -D "$TRACE" \
 	</dev/null >"$LOG" 2>&1
 rc=$?
 set -e
@@ -122,3 +143,9 @@ done < <(grep -a '^VCMDQ-TAP ' "$LOG" | tr -d '\r')
 grep -a '^VCMDQ-FAIL ' "$LOG" | sed 's/^VCMDQ-FAIL /not ok - vm: /' || true
 [ $n -gt 0 ] || die "the VM reported no test results"
 say "$n results from the VM"
+
+step=trace
+[ -s "$TRACE" ] || die "QEMU wrote no SMMU trace to $TRACE"
+python3 "$top/scripts/trace-check.py" "$LOG" "$TRACE" ||
+	die "trace check could not run"
+say "$(grep -c . "$TRACE") SMMU trace lines in $TRACE"

@@ -23,9 +23,11 @@ else
 	echo "VCMDQ-FAIL kunit: no $r (suite did not run)"
 fi
 
-for t in /tests/*_test; do
-	[ -x "$t" ] || continue
+for t in /tests/*_test /tests/upstream/iommufd /tests/upstream/iommufd_fail_nth; do
+	[ -x "$t" ] || { echo "VCMDQ-FAIL missing test program $t"; continue; }
 	n=${t##*/}
+	case "$t" in /tests/upstream/*) n=upstream-$n ;; esac
+	echo "VCMDQ-RUN $n"
 	"$t" >/tmp/$n.out 2>&1
 	rc=$?
 	tap "$n" </tmp/$n.out

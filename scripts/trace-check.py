@@ -1,0 +1,64 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Check what QEMU's emulated SMMUv3 executed against what the VM tests expect.
+
+    scripts/trace-check.py SERIAL_LOG SMMU_TRACE
+
+The in-VM tests print, through the serial console,
+    # trace-expect NAME: REGEX     a trace line must match REGEX
+    # trace-forbid NAME: REGEX     no trace line may match REGEX
+(forwarded by tests/vm-init.sh as "VCMDQ-TAP SOURCE: # trace-...").
+Trace lines are QEMU's log backend ("PID@SECONDS.USEC:event args"); the
+prefix is stripped before matching. Named groups of a match are reported.
+Prints one TAP line per expectation and exits 0 (the TAP lines carry the
+verdict), or 2 if a file is missing.
+"""
+import re
+import sys
+
+LINE = re.compile(r"^VCMDQ-TAP (\S+): # trace-(expect|forbid) ([\w.-]+): (.*)$")
+PREFIX = re.compile(r"^\d+@\d+\.\d+:")
+
+
+def main():
+    if len(sys.argv) != 3:
+        print(__doc__.strip().splitlines()[2].strip(), file=sys.stderr)
+        return 2
+    try:
+        with open(sys.argv[1], errors="replace") as f:
+            log = [l.rstrip("\r\n") for l in f]
+        with open(sys.argv[2], errors="replace") as f:
+            trace = [PREFIX.sub("", l.rstrip("\n")) for l in f]
+    except OSError as e:
+        print(f"trace-check: {e}", file=sys.stderr)
+        return 2
+
+    for line in log:
+        m = LINE.match(line)
+        if not m:
+            continue
+        src, kind, name, regex = m.groups()
+        try:
+            pat = re.compile(regex)
+        except re.error as e:
+            print(f"not ok - vm: trace {src} {name}: bad regex: {e}")
+            continue
+        hits = [h for h in (pat.search(t) for t in trace) if h]
+        if kind == "expect":
+            if hits:
+                groups = " ".join(f"{k}={v}" for k, v in hits[0].groupdict().items())
+                print(f"ok - vm: trace {src} {name}: SMMU executed it"
+                      + (f" ({groups})" if groups else ""))
+                print(f"# trace {name}: {hits[0].string}")
+            else:
+                print(f"not ok - vm: trace {src} {name}: no trace line matches /{regex}/")
+        else:
+            if hits:
+                print(f"not ok - vm: trace {src} {name}: forbidden: {hits[0].string}")
+            else:
+                print(f"ok - vm: trace {src} {name}: never executed")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
