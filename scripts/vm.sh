@@ -47,7 +47,7 @@ rm -rf "$T" "$HDR" && mkdir -p "$T/upstream"
 make -s -C "$KOUT" ARCH=arm64 headers_install INSTALL_HDR_PATH="$HDR" \
 	>"$W.headers.log" 2>&1 || { cat "$W.headers.log"; die "headers_install failed"; }
 CC_T=(${CROSS}gcc -static -O2 -g -D_GNU_SOURCE -Wall -Wextra -Werror
-      -isystem "$HDR/include" -I"$top/tests")
+      -isystem "$HDR/include" -I"$top/include/uapi" -I"$top/tests")
 for src in "$top"/tests/kvm/*_test.c; do
 	name=$(basename "$src" .c)
 	"${CC_T[@]}" -o "$T/$name" "$src" "$top"/tests/kvm/kvm_util.c \
@@ -95,7 +95,7 @@ set +e
 timeout --foreground -k 5 "$TIMEOUT" qemu-system-aarch64 \
 	-M virt,iommu=smmuv3,virtualization=on,gic-version=3 -cpu max \
 	-smp 2 -m 1G -nographic -no-reboot -nic none \
-	-device e1000e \
+	-device e1000e,romfile= \
 	-kernel "$KOUT/arch/arm64/boot/Image" -initrd "$W/initramfs.gz" \
 	-append "console=ttyAMA0 loglevel=4 printk.time=1 panic=-1 rdinit=/init hugepages=128 arm_smmu_v3.test_viommu_without_s2fwb=1" \
 	-trace 'smmuv3_cmdq*' -trace 'smmu_iotlb_inv*' \

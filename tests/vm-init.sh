@@ -13,7 +13,7 @@ tap() {
 	while IFS= read -r l; do echo "VCMDQ-TAP $1: $l"; done
 }
 
-for m in vcmdq_sw vcmdq_sw_test; do
+for m in kvm_shadow_doorbell vcmdq_sw vcmdq_sw_test; do
 	insmod /lib/modules/$m.ko || echo "VCMDQ-FAIL insmod $m.ko"
 done
 r=/sys/kernel/debug/kunit/vcmdq_engine/results
@@ -35,5 +35,20 @@ for t in /tests/*_test /tests/upstream/iommufd /tests/upstream/iommufd_fail_nth;
 		echo "VCMDQ-FAIL $n exited $rc without reporting a failure"
 	fi
 done
+# Nothing the tests did may have left a splat in the kernel log (on the
+# debug kernel, kmemleak is asked for a scan first).
+if [ -w /sys/kernel/debug/kmemleak ]; then
+	echo scan >/sys/kernel/debug/kmemleak
+	cat /sys/kernel/debug/kmemleak >>/dev/kmsg
+fi
+splat='BUG:|WARNING:|Oops|KASAN|UBSAN|possible circular locking|refcount_t:|unreferenced object'
+dmesg >/tmp/dmesg.txt
+if grep -qE "$splat" /tmp/dmesg.txt; then
+	grep -E -A20 "$splat" /tmp/dmesg.txt | head -60 | sed 's/^/# /' |
+		tap kernel-log
+	echo "VCMDQ-TAP kernel-log: not ok 1 - kernel log has a BUG/WARNING/KASAN/lockdep splat"
+else
+	echo "VCMDQ-TAP kernel-log: ok 1 - kernel log clean (no BUG/WARNING/KASAN/lockdep splat)"
+fi
 echo VCMDQ-DONE
 poweroff -f

@@ -39,6 +39,38 @@ int kvm_vm_create(struct kvm_vm *vm)
 	return 0;
 }
 
+/* A memslot over caller-owned memory @mem (e.g. a shadow page). */
+int kvm_vm_add_slot_mem(struct kvm_vm *vm, uint64_t gpa, size_t size,
+			uint32_t flags, void *mem)
+{
+	struct kvm_userspace_memory_region r = {
+		.slot = vm->nr_slots,
+		.flags = flags,
+		.guest_phys_addr = gpa,
+		.memory_size = size,
+		.userspace_addr = (uintptr_t)mem,
+	};
+
+	if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &r))
+		return fail("KVM_SET_USER_MEMORY_REGION");
+	vm->nr_slots++;
+	return 0;
+}
+
+/* Copy a guest program to @ram (GPA 0), set PC 0 and x0..x(nregs-1). */
+int kvm_vm_load(struct kvm_vm *vm, void *ram, const uint8_t *start,
+		const uint8_t *end, const uint64_t *regs, unsigned int nregs)
+{
+	unsigned int i;
+	int ret;
+
+	memcpy(ram, start, end - start);
+	ret = kvm_vcpu_set_pc(vm, 0);
+	for (i = 0; !ret && i < nregs; i++)
+		ret = kvm_vcpu_set_reg(vm, i, regs[i]);
+	return ret;
+}
+
 void *kvm_vm_add_slot(struct kvm_vm *vm, uint64_t gpa, size_t size,
 		      uint32_t flags)
 {

@@ -27,6 +27,10 @@ struct kvm_vm {
 int kvm_vm_create(struct kvm_vm *vm);
 void *kvm_vm_add_slot(struct kvm_vm *vm, uint64_t gpa, size_t size,
 		      uint32_t flags);
+int kvm_vm_add_slot_mem(struct kvm_vm *vm, uint64_t gpa, size_t size,
+			uint32_t flags, void *mem);
+int kvm_vm_load(struct kvm_vm *vm, void *ram, const uint8_t *start,
+		const uint8_t *end, const uint64_t *regs, unsigned int nregs);
 int kvm_vcpu_create(struct kvm_vm *vm);
 int kvm_vcpu_set_reg(struct kvm_vm *vm, unsigned int xn, uint64_t val);
 int kvm_vcpu_set_pc(struct kvm_vm *vm, uint64_t pc);
@@ -36,5 +40,9 @@ const char *kvm_exit_name(unsigned int reason);
 
 /* Guest programs (guest_*.S), position independent, copied to GPA 0. */
 extern const uint8_t guest_mmio_start[], guest_mmio_end[];
+extern const uint8_t guest_db_handshake_start[], guest_db_handshake_end[];
+extern const uint8_t guest_db_storm_start[], guest_db_storm_end[];
+extern const uint8_t guest_db_odd_start[], guest_db_odd_end[];
+extern const uint8_t guest_db_forever_start[], guest_db_forever_end[];
 
 #endif /* VCMDQ_KVM_UTIL_H */
