@@ -83,10 +83,17 @@ user_tests() {
 }
 
 vm_tests() {
+	local variant
+	for variant in base debug; do
+		vm_run "$variant"
+	done
+}
+
+vm_run() {
 	local log
 	log=$(mktemp)
-	echo "== VM: build kernel and module, boot arm64 under QEMU, run KUnit + kselftests"
-	scripts/vm.sh >"$log" 2>&1 &
+	echo "== VM ($1 kernel): build kernel and modules, boot arm64 under QEMU, run KUnit + kselftests"
+	VARIANT=$1 scripts/vm.sh >"$log" 2>&1 &
 	local pid=$!
 	# stream progress lines as they come
 	tail -f --pid=$pid -n +1 "$log" | grep --line-buffered -E '^(kernel|vm|initramfs|module|selftests):' &
@@ -96,10 +103,10 @@ vm_tests() {
 	count < <(grep -E '^(not )?ok ' "$log")
 	if [ $rc != 0 ]; then
 		grep -E 'ERROR' "$log" | tail -5
-		echo "not ok - VM run failed (exit $rc); log kept in $B/vm.log"
+		echo "not ok - VM run ($1 kernel) failed (exit $rc); log kept in $B/vm-$1.log"
 		fail=$((fail + 1))
 	fi
-	cp "$log" $B/vm.log
+	cp "$log" "$B/vm-$1.log"
 	rm -f "$log"
 }
 

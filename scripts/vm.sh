@@ -16,12 +16,25 @@ VARIANT=${VARIANT:-base}
 TIMEOUT=${VM_TIMEOUT:-300}
 CROSS=aarch64-linux-gnu-
 export CCACHE_DIR=${CCACHE_DIR:-$CACHE/ccache}
-W=$CACHE/vm
 SYSROOT=$CACHE/sysroot
 
 step=setup
 die() { printf '%s: ERROR: %s\n' "$step" "$*"; exit 1; }
 say() { printf '%s: %s\n' "$step" "$*"; }
+
+step=setup
+for tool in qemu-system-aarch64 ${CROSS}gcc python3 cpio gzip; do
+	command -v "$tool" >/dev/null ||
+		die "$tool not found: run scripts/bootstrap.sh kernel (make check does)"
+done
+# Which in-VM tests to run; the debug kernel runs the ones about object
+# lifetimes (KASAN, lockdep, kmemleak watch them), not upstream's suite.
+case "$VARIANT" in
+base) TESTS=${VM_TESTS:-all} ;;
+debug) TESTS=${VM_TESTS:-kunit,kvm_exits_test,doorbell_test} ;;
+*) die "unknown VARIANT '$VARIANT' (base|debug)" ;;
+esac
+W=$CACHE/vm-$VARIANT
 
 step=kernel
 KOUT=$(scripts_dir=$top/scripts; "$scripts_dir/kernel.sh" "$VARIANT") ||
@@ -97,7 +110,7 @@ timeout --foreground -k 5 "$TIMEOUT" qemu-system-aarch64 \
 	-smp 2 -m 1G -nographic -no-reboot -nic none \
 	-device e1000e,romfile= \
 	-kernel "$KOUT/arch/arm64/boot/Image" -initrd "$W/initramfs.gz" \
-	-append "console=ttyAMA0 loglevel=4 printk.time=1 panic=-1 rdinit=/init hugepages=128 arm_smmu_v3.test_viommu_without_s2fwb=1" \
+	-append "console=ttyAMA0 loglevel=4 printk.time=1 panic=-1 rdinit=/init hugepages=128 arm_smmu_v3.test_viommu_without_s2fwb=1 vcmdq.tests=$TESTS" \
 	-trace 'smmuv3_cmdq*' -trace 'smmu_iotlb_inv*' \
 	-trace smmuv3_range_inval -D "$TRACE" \
 	</dev/null >"$LOG" 2>&1
@@ -114,6 +127,7 @@ grep -q '^VCMDQ-DONE' "$LOG" || {
 # "VCMDQ-TAP <source>: "; KUnit's per-case lines are indented.
 step=results
 n=0
+tag=$([ "$VARIANT" = base ] || echo "-$VARIANT")
 while IFS= read -r line; do
 	src=${line#VCMDQ-TAP }
 	src=${src%%: *}
@@ -129,9 +143,9 @@ while IFS= read -r line; do
 		esac
 		body=$(printf '%s' "$body" | sed -E 's/^[[:space:]]+//')
 		if [ "${body#not ok}" != "$body" ]; then
-			printf 'not ok - vm: %s %s\n' "$src" "$(printf '%s' "$body" | sed -E 's/^not ok [0-9]+ (- )?//')"
+			printf 'not ok - vm%s: %s %s\n' "$tag" "$src" "$(printf '%s' "$body" | sed -E 's/^not ok [0-9]+ (- )?//')"
 		else
-			printf 'ok - vm: %s %s\n' "$src" "$(printf '%s' "$body" | sed -E 's/^ok [0-9]+ (- )?//')"
+			printf 'ok - vm%s: %s %s\n' "$tag" "$src" "$(printf '%s' "$body" | sed -E 's/^ok [0-9]+ (- )?//')"
 		fi
 		n=$((n + 1))
 		;;
@@ -140,12 +154,12 @@ while IFS= read -r line; do
 		;;
 	esac
 done < <(grep -a '^VCMDQ-TAP ' "$LOG" | tr -d '\r')
-grep -a '^VCMDQ-FAIL ' "$LOG" | sed 's/^VCMDQ-FAIL /not ok - vm: /' || true
+grep -a '^VCMDQ-FAIL ' "$LOG" | sed "s/^VCMDQ-FAIL /not ok - vm$tag: /" || true
 [ $n -gt 0 ] || die "the VM reported no test results"
 say "$n results from the VM"
 
 step=trace
 [ -s "$TRACE" ] || die "QEMU wrote no SMMU trace to $TRACE"
-python3 "$top/scripts/trace-check.py" "$LOG" "$TRACE" ||
+python3 "$top/scripts/trace-check.py" "$LOG" "$TRACE" | sed "s/ - vm: / - vm$tag: /" ||
 	die "trace check could not run"
 say "$(grep -c . "$TRACE") SMMU trace lines in $TRACE"

@@ -13,11 +13,24 @@ tap() {
 	while IFS= read -r l; do echo "VCMDQ-TAP $1: $l"; done
 }
 
+# vcmdq.tests=all or a comma-separated list of test names (kunit included)
+tests=all
+for a in $(cat /proc/cmdline); do
+	case "$a" in vcmdq.tests=*) tests=${a#vcmdq.tests=} ;; esac
+done
+wanted() {
+	[ "$tests" = all ] && return 0
+	case ",$tests," in *",$1,"*) return 0 ;; esac
+	return 1
+}
+
 for m in kvm_shadow_doorbell vcmdq_sw vcmdq_sw_test; do
 	insmod /lib/modules/$m.ko || echo "VCMDQ-FAIL insmod $m.ko"
 done
 r=/sys/kernel/debug/kunit/vcmdq_engine/results
-if [ -f $r ]; then
+if ! wanted kunit; then
+	:
+elif [ -f $r ]; then
 	tap kunit <$r
 else
 	echo "VCMDQ-FAIL kunit: no $r (suite did not run)"
@@ -27,6 +40,7 @@ for t in /tests/*_test /tests/upstream/iommufd /tests/upstream/iommufd_fail_nth;
 	[ -x "$t" ] || { echo "VCMDQ-FAIL missing test program $t"; continue; }
 	n=${t##*/}
 	case "$t" in /tests/upstream/*) n=upstream-$n ;; esac
+	wanted "$n" || continue
 	echo "VCMDQ-RUN $n"
 	"$t" >/tmp/$n.out 2>&1
 	rc=$?

@@ -122,6 +122,17 @@ static void rig_destroy(struct rig *r)
 		munmap(r->shadow, 4096);
 }
 
+/* Set up a VM for one test (with a doorbell if asked); reports failures. */
+static bool rig_start(struct rig *r, const uint8_t *start, const uint8_t *end,
+		      uint64_t count, bool doorbell, const char *test)
+{
+	if (!rig_setup(r, start, end, count) && (!doorbell || !rig_doorbell(r)))
+		return true;
+	tap_result(false, "%s: setup failed", test);
+	rig_destroy(r);
+	return false;
+}
+
 /*
  * Run the vCPU until the guest stores to DONE. Exits at PROD are handled
  * as the VMM would without a hook (store PROD, publish CONS = PROD); other
@@ -204,12 +215,9 @@ static void test_handshake(unsigned int n)
 	bool failed = false;
 	void *vret;
 
-	if (rig_setup(&r, guest_db_handshake_start, guest_db_handshake_end, n) ||
-	    rig_doorbell(&r)) {
-		tap_result(false, "doorbell: %u PROD stores reach the consumer without exits (setup)", n);
-		rig_destroy(&r);
+	if (!rig_start(&r, guest_db_handshake_start, guest_db_handshake_end,
+		       n, true, "doorbell: PROD stores reach the consumer without exits"))
 		return;
-	}
 	pthread_create(&ct, NULL, consumer_thread, &c);
 	pthread_create(&vt, NULL, vcpu_thread, &r);
 	pthread_join(vt, &vret);
@@ -232,11 +240,9 @@ static void test_handshake(unsigned int n)
 
 	/* the same guest with no hook: every PROD store is an exit */
 	failed = false;
-	if (rig_setup(&r, guest_db_handshake_start, guest_db_handshake_end, n)) {
-		tap_result(false, "no doorbell: setup");
-		rig_destroy(&r);
+	if (!rig_start(&r, guest_db_handshake_start, guest_db_handshake_end,
+		       n, false, "no doorbell"))
 		return;
-	}
 	r.vmm_emulates = true;
 	CHECK(run_guest(&r) == 0, "vCPU failed");
 	CHECK(r.mmio_prod == n && r.vm.exits[KVM_EXIT_MMIO] == n + 1UL,
@@ -258,12 +264,9 @@ static void test_odd_accesses(void)
 	struct rig r;
 	unsigned int i;
 
-	if (rig_setup(&r, guest_db_odd_start, guest_db_odd_end, 0) ||
-	    rig_doorbell(&r)) {
-		tap_result(false, "doorbell: other accesses exit (setup)");
-		rig_destroy(&r);
+	if (!rig_start(&r, guest_db_odd_start, guest_db_odd_end,
+		       0, true, "doorbell: other accesses exit"))
 		return;
-	}
 	CHECK(run_guest(&r) == 0, "vCPU failed");
 	CHECK(r.nr_exits == 5, "%u exits, want 5", r.nr_exits);
 	for (i = 0; i < 5 && i < r.nr_exits; i++)
@@ -289,12 +292,9 @@ static void test_bad_assign(void)
 	struct rig r;
 	void *unaligned;
 
-	if (rig_setup(&r, guest_db_odd_start, guest_db_odd_end, 0) ||
-	    rig_doorbell(&r)) {
-		tap_result(false, "doorbell: bad assignments (setup)");
-		rig_destroy(&r);
+	if (!rig_start(&r, guest_db_odd_start, guest_db_odd_end,
+		       0, true, "doorbell: bad assignments"))
 		return;
-	}
 	unaligned = r.shadow + 8;
 	CHECK(assign(&r, r.vm.vm_fd, r.efd, REG + PROD, 4, PROD, r.shadow) ==
 	      -EEXIST, "same register twice");
@@ -331,12 +331,9 @@ static void test_storm(unsigned int n)
 	pthread_t ct;
 	bool failed = false;
 
-	if (rig_setup(&r, guest_db_storm_start, guest_db_storm_end, n) ||
-	    rig_doorbell(&r)) {
-		tap_result(false, "doorbell: store storm (setup)");
-		rig_destroy(&r);
+	if (!rig_start(&r, guest_db_storm_start, guest_db_storm_end,
+		       n, true, "doorbell: store storm"))
 		return;
-	}
 	pthread_create(&ct, NULL, consumer_thread, &c);
 	CHECK(run_guest(&r) == 0, "vCPU failed");
 	pthread_join(ct, NULL);
@@ -360,12 +357,9 @@ static void test_teardown(void)
 	void *vret;
 
 	/* unregister while the guest stores in a loop */
-	if (rig_setup(&r, guest_db_forever_start, guest_db_forever_end, 0) ||
-	    rig_doorbell(&r)) {
-		tap_result(false, "teardown (setup)");
-		rig_destroy(&r);
+	if (!rig_start(&r, guest_db_forever_start, guest_db_forever_end,
+		       0, true, "teardown"))
 		return;
-	}
 	r.stop_at_prod_exit = true;
 	pthread_create(&vt, NULL, vcpu_thread, &r);
 	while (stats(&r).stores < 1000)
@@ -382,12 +376,9 @@ static void test_teardown(void)
 
 	/* VM destroyed with the doorbell live, consumer gone */
 	failed = false;
-	if (rig_setup(&r, guest_db_storm_start, guest_db_storm_end, 100) ||
-	    rig_doorbell(&r)) {
-		tap_result(false, "teardown 2 (setup)");
-		rig_destroy(&r);
+	if (!rig_start(&r, guest_db_storm_start, guest_db_storm_end,
+		       100, true, "teardown 2"))
 		return;
-	}
 	close(r.efd);		/* the consumer goes away first */
 	r.efd = -1;
 	CHECK(run_guest(&r) == 0 && r.vm.nr_exits == 1,
@@ -402,6 +393,14 @@ static void test_teardown(void)
 	tap_result(!failed, "teardown: consumer closed first, then the VM with the doorbell live, then the doorbell");
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Guest-measured cost of a store: with the doorbell, and exiting to us. */
 static void bench(unsigned int n, unsigned int reps)
 {
 	double hook[8], exitp[8], h, x;
@@ -429,12 +428,8 @@ static void bench(unsigned int n, unsigned int reps)
 			rig_destroy(&r);
 		}
 	}
-	/* medians */
-	for (i = 0; i < reps; i++)
-		for (k = i + 1; k < reps; k++) {
-			if (hook[k] < hook[i]) { h = hook[i]; hook[i] = hook[k]; hook[k] = h; }
-			if (exitp[k] < exitp[i]) { x = exitp[i]; exitp[i] = exitp[k]; exitp[k] = x; }
-		}
+	qsort(hook, reps, sizeof(hook[0]), cmp_double);
+	qsort(exitp, reps, sizeof(exitp[0]), cmp_double);
 	h = hook[reps / 2];
 	x = exitp[reps / 2];
 	tap_diag("bench: %u stores x %u runs; guest CNTVCT per store (median): shadow doorbell %.1f us, exit to VMM %.1f us, ratio %.2fx",

@@ -93,7 +93,7 @@ int main(int argc, char **argv)
 		/* reproduce one seed in every variant */
 		uint64_t seed = strtoull(argv[1], NULL, 0);
 
-		for (v = 0; v < sizeof(variants) / sizeof(variants[0]); v++) {
+		for (v = 0; v < ARRAY_SIZE(variants); v++) {
 			bool ok = run_seed(&variants[v], seed, why, sizeof(why));
 
 			tap_result(ok, "prop %s seed 0x%llx%s%s", variants[v].name,
@@ -103,7 +103,7 @@ int main(int argc, char **argv)
 		return tap_done();
 	}
 
-	for (v = 0; v < sizeof(variants) / sizeof(variants[0]); v++) {
+	for (v = 0; v < ARRAY_SIZE(variants); v++) {
 		unsigned int bad = 0;
 
 		for (s = 1; s <= FIXED_SEEDS; s++) {
@@ -117,7 +117,7 @@ int main(int argc, char **argv)
 		tap_result(!bad, "prop %s: %u fixed seeds, %u failed",
 			   variants[v].name, FIXED_SEEDS, bad);
 	}
-	for (v = 0; v < sizeof(variants) / sizeof(variants[0]); v++) {
+	for (v = 0; v < ARRAY_SIZE(variants); v++) {
 		uint64_t seed = fresh_seed() + v;
 		bool ok = run_seed(&variants[v], seed, why, sizeof(why));
 

@@ -63,17 +63,32 @@ static bool defined_bits(unsigned int op, uint64_t *d0, uint64_t *d1)
 
 	*d1 = 0;
 	switch (op) {
-	case 0x10: *d0 = 0xff | vmid; return true;
-	case 0x11: *d0 = 0xff | vmid | asid; return true;
-	case 0x12: *d0 = 0xff | vmid | asid | numscale; break;
-	case 0x13: *d0 = 0xff | vmid | numscale; break;
-	case 0x30: *d0 = 0xff; return true;
+	case 0x10:
+		*d0 = 0xff | vmid;
+		return true;
+	case 0x11:
+		*d0 = 0xff | vmid | asid;
+		return true;
+	case 0x12:
+		*d0 = 0xff | vmid | asid | numscale;
+		break;
+	case 0x13:
+		*d0 = 0xff | vmid | numscale;
+		break;
+	case 0x30:
+		*d0 = 0xff;
+		return true;
 	case 0x40:
 		*d0 = 0xff | 1ULL << 9 | 1ULL << 11 | ssid | sid;
 		*d1 = 0x3f | ~0xfffULL;
 		return true;
-	case 0x05: *d0 = 0xff | ssid | sid; *d1 = 1; return true;
-	case 0x06: *d0 = 0xff | sid; return true;
+	case 0x05:
+		*d0 = 0xff | ssid | sid;
+		*d1 = 1;
+		return true;
+	case 0x06:
+		*d0 = 0xff | sid;
+		return true;
 	case 0x46:
 		*d0 = 0xff | 3ULL << 12 | 3ULL << 22 | 0xfULL << 24 |
 		      0xffffffffULL << 32;

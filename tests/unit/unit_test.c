@@ -208,6 +208,7 @@ static void test_bad_config(void)
 
 static void test_stops(void)
 {
+	static struct vcmdq_sid_slot slots4[4];
 	static struct vcmdq_engine e;
 	struct vcmdq_config cfg = { .log2size = 3, .batch = 8, .vmid = 1 };
 	struct vcmdq_sidmap map;
@@ -262,7 +263,7 @@ static void test_stops(void)
 	m = (struct mini){ .sync_ret = -ETIMEDOUT };
 	m.q[0].w[0] = 0x40 | 0x42ULL << 32;
 	m.q[1].w[0] = 0x46;
-	vcmdq_sidmap_init(&map, (struct vcmdq_sid_slot[4]){ 0 }, 2);
+	vcmdq_sidmap_init(&map, slots4, 2);
 	vcmdq_sidmap_insert(&map, 0x42, 0x8);
 	CHECK(vcmdq_process(&e, 2, ~0U) == VCMDQ_CERROR &&
 	      m.cons_reg == (1 | 3u << 24),

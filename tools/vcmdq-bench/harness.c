@@ -53,7 +53,7 @@ static int h_complete(void *priv, const struct vcmdq_sync_done *d)
 		/* guest memory window: an address outside it is an abort */
 		if (d->addr > h->guest_mem_size - sizeof(data))
 			return -EFAULT;
-		__atomic_store(( uint32_t *)(h->guest_mem + d->addr), &data,
+		__atomic_store((uint32_t *)(h->guest_mem + d->addr), &data,
 			       __ATOMIC_RELEASE);
 		return 0;
 	case VCMDQ_DONE_IRQ:
