@@ -74,7 +74,7 @@ if [ "$(cat "$SRC/.patched" 2>/dev/null | head -1)" != "$phash" ]; then
 	cp -al "$PRISTINE" "$SRC"
 	for p in "${patches[@]}"; do
 		say "applying $(basename "$p")"
-		patch -s -p1 -d "$SRC" --no-backup-if-mismatch --forward \
+		patch -s -p1 -d "$SRC" --no-backup-if-mismatch --forward --fuzz=0 \
 			<"$p" || die "patch $(basename "$p") does not apply"
 		touched+=$'\n'$(sed -n 's|^+++ b/||p' "$p")
 	done
