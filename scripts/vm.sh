@@ -30,8 +30,8 @@ done
 # Which in-VM tests to run; the debug kernel runs the ones about object
 # lifetimes (KASAN, lockdep, kmemleak watch them), not upstream's suite.
 case "$VARIANT" in
-base) TESTS=${VM_TESTS:-all} ;;
-debug) TESTS=${VM_TESTS:-kunit,kvm_exits_test,doorbell_test} ;;
+base) TESTS=${VM_TESTS:-all}; DEBUG=0 ;;
+debug) TESTS=${VM_TESTS:-kunit,kvm_exits_test,doorbell_test}; DEBUG=1 ;;
 *) die "unknown VARIANT '$VARIANT' (base|debug)" ;;
 esac
 W=$CACHE/vm-$VARIANT
@@ -110,7 +110,7 @@ timeout --foreground -k 5 "$TIMEOUT" qemu-system-aarch64 \
 	-smp 2 -m 1G -nographic -no-reboot -nic none \
 	-device e1000e,romfile= \
 	-kernel "$KOUT/arch/arm64/boot/Image" -initrd "$W/initramfs.gz" \
-	-append "console=ttyAMA0 loglevel=4 printk.time=1 panic=-1 rdinit=/init hugepages=128 arm_smmu_v3.test_viommu_without_s2fwb=1 vcmdq.tests=$TESTS" \
+	-append "console=ttyAMA0 loglevel=4 printk.time=1 panic=-1 rdinit=/init hugepages=128 arm_smmu_v3.test_viommu_without_s2fwb=1 vcmdq.tests=$TESTS vcmdq.debug=$DEBUG" \
 	-trace 'smmuv3_cmdq*' -trace 'smmu_iotlb_inv*' \
 	-trace smmuv3_range_inval -D "$TRACE" \
 	</dev/null >"$LOG" 2>&1

@@ -15,8 +15,12 @@ tap() {
 
 # vcmdq.tests=all or a comma-separated list of test names (kunit included)
 tests=all
+debug=0
 for a in $(cat /proc/cmdline); do
-	case "$a" in vcmdq.tests=*) tests=${a#vcmdq.tests=} ;; esac
+	case "$a" in
+	vcmdq.tests=*) tests=${a#vcmdq.tests=} ;;
+	vcmdq.debug=1) debug=1 ;;
+	esac
 done
 wanted() {
 	[ "$tests" = all ] && return 0
@@ -54,6 +58,18 @@ done
 if [ -w /sys/kernel/debug/kmemleak ]; then
 	echo scan >/sys/kernel/debug/kmemleak
 	cat /sys/kernel/debug/kmemleak >>/dev/kmsg
+fi
+if [ $debug = 1 ]; then
+	# a clean log means something only if the checkers were running
+	missing=
+	dmesg | grep -q 'KernelAddressSanitizer initialized' || missing="$missing KASAN"
+	[ -e /proc/lockdep ] || missing="$missing lockdep"
+	[ -e /sys/kernel/debug/kmemleak ] || missing="$missing kmemleak"
+	if [ -z "$missing" ]; then
+		echo "VCMDQ-TAP kernel-log: ok 1 - debug checkers active: KASAN, lockdep, kmemleak"
+	else
+		echo "VCMDQ-TAP kernel-log: not ok 1 - debug checkers missing:$missing"
+	fi
 fi
 splat='BUG:|WARNING:|Oops|KASAN|UBSAN|possible circular locking|refcount_t:|unreferenced object'
 dmesg >/tmp/dmesg.txt
