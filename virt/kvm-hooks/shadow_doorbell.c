@@ -48,8 +48,8 @@
  * @shadow: kernel address of the register in the shadow page
  * @page: the shadow page
  * @pinned: @page was pinned here and is unpinned when the doorbell is freed
- * @eventfd: user-space consumer, or NULL
- * @kick: in-kernel consumer (when @eventfd is NULL)
+ * @eventfd: the eventfd of a user-space doorbell (its reference), or NULL
+ * @kick: wakes the consumer; for user-space doorbells, signals @eventfd
  * @kick_data: argument of @kick
  * @stores: stores taken
  * @ignored: accesses routed here but left to user space
@@ -125,10 +125,7 @@ static int ksdb_write(struct kvm_vcpu *vcpu, struct kvm_io_device *this,
 	/* The value is visible before the wake-up; pairs with the consumer. */
 	smp_wmb();
 	atomic64_inc(&db->stores);
-	if (db->eventfd)
-		eventfd_signal(db->eventfd);
-	else
-		db->kick(db->kick_data);
+	db->kick(db->kick_data);
 	return 0;
 }
 
@@ -263,6 +260,12 @@ EXPORT_SYMBOL_NS_GPL(ksdb_unregister, "KVM_SHADOW_DOORBELL");
 
 /* ---- user-space doorbells: /dev/kvm-shadow-doorbell and doorbell fds ---- */
 
+/* The user-space consumer is one more kick: the same path as the kernel's. */
+static void ksdb_kick_eventfd(void *data)
+{
+	eventfd_signal(data);
+}
+
 static int ksdb_fd_release(struct inode *inode, struct file *file)
 {
 	ksdb_unregister(file->private_data);
@@ -353,6 +356,8 @@ static long ksdb_assign(struct kvm_shadow_doorbell_assign __user *uarg)
 	db->pinned = true;
 	db->offset = a.shadow_offset;
 	db->eventfd = eventfd;
+	db->kick = ksdb_kick_eventfd;
+	db->kick_data = eventfd;
 	ret = ksdb_add(db);
 	if (ret)
 		return ret;
