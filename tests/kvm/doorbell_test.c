@@ -257,18 +257,21 @@ static void test_odd_accesses(void)
 {
 	static const struct { uint64_t off; uint32_t len; uint64_t data; } want[] = {
 		{ 0xa0, 4, 0x11 }, { 0x9a, 2, 0x22 }, { 0x98, 1, 0x33 },
-		{ 0x98, 2, 0x44 }, { 0x98, 8, 0x55 },
+		{ 0x98, 2, 0x44 }, { 0x98, 8, 0x55 }, { 0x100, 4, 0x77 },
 	};
 	struct kvm_shadow_doorbell_stats s;
 	bool failed = false;
 	struct rig r;
 	unsigned int i;
+	uint64_t v64;
+	int db8;
 
 	if (!rig_start(&r, guest_db_odd_start, guest_db_odd_end,
 		       0, true, "doorbell: other accesses exit"))
 		return;
+	db8 = assign(&r, r.vm.vm_fd, r.efd, REG + 0x100, 8, 0x100, r.shadow);
 	CHECK(run_guest(&r) == 0, "vCPU failed");
-	CHECK(r.nr_exits == 5, "%u exits, want 5", r.nr_exits);
+	CHECK(r.nr_exits == 6, "%u exits, want 6", r.nr_exits);
 	for (i = 0; i < 5 && i < r.nr_exits; i++)
 		CHECK(r.exits[i].addr == REG + want[i].off &&
 		      r.exits[i].len == want[i].len &&
@@ -283,6 +286,19 @@ static void test_odd_accesses(void)
 	CHECK(s.ignored == 3, "%llu accesses routed but left to the VMM",
 	      (unsigned long long)s.ignored);
 	tap_result(!failed, "doorbell: other registers, 1/2/8-byte and misplaced stores exit with the right address and data");
+
+	failed = false;
+	memcpy(&v64, r.shadow + 0x100, 8);
+	CHECK(db8 >= 0, "8-byte doorbell: %d", db8);
+	CHECK(v64 == 0x1122334455667788ULL,
+	      "8-byte doorbell stored 0x%llx", (unsigned long long)v64);
+	CHECK(r.nr_exits == 6 && r.exits[5].addr == REG + want[5].off &&
+	      r.exits[5].len == want[5].len && r.exits[5].data == want[5].data,
+	      "4-byte store at the 8-byte doorbell did not exit");
+	if (db8 >= 0)
+		close(db8);
+	tap_result(!failed, "doorbell: an 8-byte doorbell takes an 8-byte store (0x%llx), a 4-byte store there exits",
+		   (unsigned long long)v64);
 	rig_destroy(&r);
 }
 

@@ -48,7 +48,9 @@ guest_db_storm_end:
 /*
  * Accesses a doorbell must leave to the VMM: another register, a 2-byte
  * store inside the doorbell at the wrong address, 1- and 2-byte stores at
- * it, an 8-byte store over it. Values are distinct for the checks.
+ * it, an 8-byte store over it; then the one store it takes. At +0x100 an
+ * 8-byte doorbell: an 8-byte store is taken, a 4-byte one exits. Values
+ * are distinct for the checks.
  */
 	.globl guest_db_odd_start, guest_db_odd_end
 guest_db_odd_start:
@@ -64,6 +66,13 @@ guest_db_odd_start:
 	str	x3, [x0, #0x98]
 	mov	w3, #0x66
 	str	w3, [x0, #0x98]
+	movz	x3, #0x7788
+	movk	x3, #0x5566, lsl #16
+	movk	x3, #0x3344, lsl #32
+	movk	x3, #0x1122, lsl #48
+	str	x3, [x0, #0x100]
+	mov	w3, #0x77
+	str	w3, [x0, #0x100]
 	str	w3, [x0, #0xff0]
 1:	b	1b
 guest_db_odd_end:
