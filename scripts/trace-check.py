@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 """Check what QEMU's emulated SMMUv3 executed against what the VM tests expect.
 
-    scripts/trace-check.py SERIAL_LOG SMMU_TRACE
+    scripts/trace-check.py SERIAL_LOG SMMU_TRACE [LABEL]
 
 The in-VM tests print, through the serial console,
     # trace-expect NAME: REGEX     a trace line must match REGEX
@@ -10,6 +10,7 @@ The in-VM tests print, through the serial console,
 (forwarded by tests/vm-init.sh as "VCMDQ-TAP SOURCE: # trace-...").
 Trace lines are QEMU's log backend ("PID@SECONDS.USEC:event args"); the
 prefix is stripped before matching. Named groups of a match are reported.
+Result lines are labelled LABEL (default "vm", e.g. "vm-debug").
 Prints one TAP line per expectation and exits 0 (the TAP lines carry the
 verdict), or 2 if a file is missing.
 """
@@ -21,7 +22,7 @@ PREFIX = re.compile(r"^\d+@\d+\.\d+:")
 
 
 def main():
-    if len(sys.argv) != 3:
+    if len(sys.argv) not in (3, 4):
         print(__doc__.strip().splitlines()[2].strip(), file=sys.stderr)
         return 2
     try:
@@ -33,6 +34,7 @@ def main():
         print(f"trace-check: {e}", file=sys.stderr)
         return 2
 
+    tag = sys.argv[3] if len(sys.argv) == 4 else "vm"
     for line in log:
         m = LINE.match(line)
         if not m:
@@ -41,22 +43,22 @@ def main():
         try:
             pat = re.compile(regex)
         except re.error as e:
-            print(f"not ok - vm: trace {src} {name}: bad regex: {e}")
+            print(f"not ok - {tag}: trace {src} {name}: bad regex: {e}")
             continue
         hits = [h for h in (pat.search(t) for t in trace) if h]
         if kind == "expect":
             if hits:
                 groups = " ".join(f"{k}={v}" for k, v in hits[0].groupdict().items())
-                print(f"ok - vm: trace {src} {name}: SMMU executed it"
+                print(f"ok - {tag}: trace {src} {name}: SMMU executed it"
                       + (f" ({groups})" if groups else ""))
                 print(f"# trace {name}: {hits[0].string}")
             else:
-                print(f"not ok - vm: trace {src} {name}: no trace line matches /{regex}/")
+                print(f"not ok - {tag}: trace {src} {name}: no trace line matches /{regex}/")
         else:
             if hits:
-                print(f"not ok - vm: trace {src} {name}: forbidden: {hits[0].string}")
+                print(f"not ok - {tag}: trace {src} {name}: forbidden: {hits[0].string}")
             else:
-                print(f"ok - vm: trace {src} {name}: never executed")
+                print(f"ok - {tag}: trace {src} {name}: never executed")
     return 0
 
 

@@ -160,6 +160,6 @@ say "$n results from the VM"
 
 step=trace
 [ -s "$TRACE" ] || die "QEMU wrote no SMMU trace to $TRACE"
-python3 "$top/scripts/trace-check.py" "$LOG" "$TRACE" | sed "s/ - vm: / - vm$tag: /" ||
+python3 "$top/scripts/trace-check.py" "$LOG" "$TRACE" "vm$tag" ||
 	die "trace check could not run"
 say "$(grep -c . "$TRACE") SMMU trace lines in $TRACE"

@@ -74,12 +74,6 @@ int kvm_vm_load(struct kvm_vm *vm, void *ram, const uint8_t *start,
 void *kvm_vm_add_slot(struct kvm_vm *vm, uint64_t gpa, size_t size,
 		      uint32_t flags)
 {
-	struct kvm_userspace_memory_region r = {
-		.slot = vm->nr_slots,
-		.flags = flags,
-		.guest_phys_addr = gpa,
-		.memory_size = size,
-	};
 	void *mem = mmap(NULL, size, PROT_READ | PROT_WRITE,
 			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
@@ -87,13 +81,10 @@ void *kvm_vm_add_slot(struct kvm_vm *vm, uint64_t gpa, size_t size,
 		fail("mmap guest memory");
 		return NULL;
 	}
-	r.userspace_addr = (uintptr_t)mem;
-	if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &r)) {
-		fail("KVM_SET_USER_MEMORY_REGION");
+	if (kvm_vm_add_slot_mem(vm, gpa, size, flags, mem)) {
 		munmap(mem, size);
 		return NULL;
 	}
-	vm->nr_slots++;
 	return mem;
 }
 

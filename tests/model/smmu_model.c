@@ -37,7 +37,7 @@ void smmu_model_init(struct smmu_model *m, uint16_t vmid,
 	m->max_log = max_log;
 }
 
-static bool own_sid(const struct smmu_model *m, uint32_t sid)
+bool smmu_model_owns_sid(const struct smmu_model *m, uint32_t sid)
 {
 	unsigned int i;
 
@@ -107,7 +107,7 @@ bool smmu_model_accepts(const struct smmu_model *m, const uint64_t c[2],
 			 (unsigned long long)bits(c[0], 47, 32), m->vmid);
 		return false;
 	}
-	if (sid && !own_sid(m, (uint32_t)bits(c[0], 63, 32))) {
+	if (sid && !smmu_model_owns_sid(m, (uint32_t)bits(c[0], 63, 32))) {
 		snprintf(why, len, "op 0x%02x names foreign SID 0x%llx", op,
 			 (unsigned long long)bits(c[0], 63, 32));
 		return false;

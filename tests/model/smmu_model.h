@@ -75,6 +75,8 @@ bool smmu_model_accepts(const struct smmu_model *m, const uint64_t cmd[2],
 			char *why, unsigned int len);
 void smmu_model_issue(struct smmu_model *m, const uint64_t cmd[2]);
 void smmu_model_sync(struct smmu_model *m);
+/* Is @sid one of the StreamIDs the guest's devices own? */
+bool smmu_model_owns_sid(const struct smmu_model *m, uint32_t sid);
 
 /* The architectural effect of one command on one entry. */
 bool model_tlbi_hits(const uint64_t cmd[2], const struct model_tlb *t);

@@ -154,16 +154,6 @@ static enum o_kind oracle_kind(const struct scenario *sc,
 	}
 }
 
-static bool own_psid(const struct scenario *sc, uint32_t sid)
-{
-	unsigned int i;
-
-	for (i = 0; i < SC_NR_VSIDS; i++)
-		if (sc->psids[i] == sid)
-			return true;
-	return false;
-}
-
 /* Mark what a completed @out must remove. */
 static void oracle_mark(struct scenario *sc, const uint64_t out[2])
 {
@@ -205,7 +195,7 @@ static void oracle_check_sync(struct scenario *sc, uint32_t at)
 		if (a->valid && a->must_go)
 			fail(sc, "CMD_SYNC at 0x%x completed but ATC entry sid 0x%x addr 0x%llx survived",
 			     at, a->sid, (unsigned long long)a->addr);
-		if (!a->valid && !own_psid(sc, a->sid))
+		if (!a->valid && !smmu_model_owns_sid(m, a->sid))
 			fail(sc, "ATC entry of foreign SID 0x%x was invalidated",
 			     a->sid);
 	}
@@ -215,7 +205,7 @@ static void oracle_check_sync(struct scenario *sc, uint32_t at)
 		if (d->valid && d->must_go)
 			fail(sc, "CMD_SYNC at 0x%x completed but CD sid 0x%x ssid %u survived",
 			     at, d->sid, d->ssid);
-		if (!d->valid && !own_psid(sc, d->sid))
+		if (!d->valid && !smmu_model_owns_sid(m, d->sid))
 			fail(sc, "CD of foreign SID 0x%x was invalidated",
 			     d->sid);
 	}

@@ -70,8 +70,6 @@ static void h_stopped(void *priv, const struct vcmdq_stop_info *s)
 	if (s->status == VCMDQ_CERROR) {
 		atomic_fetch_xor(&h->regs.gerror, 1);
 		eventfd_write(h->irq_fd, 1);
-	} else if (s->status == VCMDQ_EXIT) {
-		atomic_store(&h->exit_pending, 1);
 	}
 }
 
@@ -133,7 +131,6 @@ static void run_queue(struct vq_harness *h)
 		if (st == VCMDQ_EXIT) {
 			/* this harness is its own VMM: exits are counted */
 			atomic_fetch_add(&h->exits, 1);
-			atomic_store(&h->exit_pending, 0);
 			vcmdq_exit_done(&h->eng, VCMDQ_CERROR_NONE);
 			st = VCMDQ_MORE;
 		}

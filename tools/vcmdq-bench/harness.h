@@ -56,7 +56,7 @@ struct vq_sink {
  * @sink: host side
  * @budget: engine budget per call
  * @sids: vSID table (caller fills through vq_harness_add_sid())
- * @exits: exits taken (answered through vq_harness_exit_done())
+ * @exits: exits taken; this harness is its own VMM and answers them
  * @wakeups: doorbell wake-ups the worker handled
  * @stop: set to end the worker
  */
@@ -78,7 +78,6 @@ struct vq_harness {
 	pthread_t worker;
 	_Atomic unsigned long exits, wakeups;
 	_Atomic int stop;
-	_Atomic int exit_pending;
 	int error;
 };
 
