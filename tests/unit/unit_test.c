@@ -288,6 +288,57 @@ static void test_stops(void)
 	tap_result(!failed, "host issue failure: FAULT until reset");
 }
 
+static u32 sid_calls;
+
+static int mini_sid(void *p, u32 vsid, u32 *psid)
+{
+	(void)p;
+	sid_calls++;
+	if (vsid != 0x42)
+		return -EIO;
+	*psid = 0x8;
+	return 0;
+}
+
+static int sid_issue(void *p, const struct vcmdq_cmd *c, u32 n, bool sync)
+{
+	struct mini *m = p;
+
+	if (n)
+		m->q[7] = c[n - 1];	/* the last command issued */
+	return mini_issue(p, c, n, sync);
+}
+
+/* A backend that translates SIDs itself (the kernel's vDEVICE lookup). */
+static void test_sid_callback(void)
+{
+	static const struct vcmdq_ops ops = {
+		.read = mini_read, .issue = sid_issue, .publish = mini_publish,
+		.complete = mini_complete, .sid = mini_sid,
+	};
+	static struct vcmdq_engine e;
+	struct vcmdq_config cfg = { .log2size = 3, .batch = 8, .vmid = 1 };
+	struct vcmdq_sidmap map;
+	struct mini m = { 0 };
+	bool failed = false;
+
+	vcmdq_sidmap_init(&map, NULL, 0);
+	CHECK(vcmdq_engine_init(&e, &cfg, &ops, &m, &map) == -EINVAL,
+	      "both a callback and a map");
+	CHECK(vcmdq_engine_init(&e, &cfg, &ops, &m, NULL) == 0, "callback only");
+	m.q[0].w[0] = 0x05 | 0x42ULL << 32;	/* CFGI_CD vSID 0x42 */
+	m.q[1].w[0] = 0x46;
+	m.q[2].w[0] = 0x40 | 0x43ULL << 32;	/* ATC_INV unknown vSID */
+	CHECK(vcmdq_process(&e, 2, ~0U) == VCMDQ_IDLE && sid_calls == 1 &&
+	      m.q[7].w[0] == (0x05 | 0x8ULL << 32),
+	      "vSID 0x42 -> 0x8 by the callback: 0x%llx",
+	      (unsigned long long)m.q[7].w[0]);
+	CHECK(vcmdq_process(&e, 3, ~0U) == VCMDQ_CERROR &&
+	      m.cons_reg == (2 | 1u << 24) && sid_calls == 2,
+	      "callback error: CERROR_ILL at 2: 0x%x", m.cons_reg);
+	tap_result(!failed, "SID translation through ops->sid: rewrite, unknown is ILL");
+}
+
 int main(void)
 {
 	test_vectors();
@@ -296,5 +347,6 @@ int main(void)
 	test_queue_arith();
 	test_bad_config();
 	test_stops();
+	test_sid_callback();
 	return tap_done();
 }

@@ -37,7 +37,8 @@ EXPORT_SYMBOL_NS_GPL(vcmdq_status_name, "VCMDQ_SW");
  * @cfg: parameters; copied
  * @ops: backend; read, issue, publish and complete are required
  * @priv: passed to every backend call
- * @sids: vSID -> pSID table the queue translates through
+ * @sids: vSID -> pSID table the queue translates through; NULL if and only
+ *	if @ops->sid does it
  *
  * The queue starts empty with CONS 0; vcmdq_reset() sets another CONS.
  *
@@ -50,7 +51,7 @@ int vcmdq_engine_init(struct vcmdq_engine *e, const struct vcmdq_config *cfg,
 	static const struct vcmdq_stats zero_stats;
 
 	if (!ops || !ops->read || !ops->issue || !ops->publish ||
-	    !ops->complete || !sids)
+	    !ops->complete || !ops->sid == !sids)
 		return -EINVAL;
 	if ((unsigned int)cfg->layout >= VCMDQ_NR_LAYOUTS ||
 	    cfg->log2size > VCMDQ_MAX_LOG2SIZE ||
@@ -155,7 +156,7 @@ static enum vcmdq_status slow_cmd(struct vcmdq_engine *e,
 	enum vcmdq_kind kind = (enum vcmdq_kind)e->policy[vcmdq_cmd_op(c)];
 	struct vcmdq_sync_done done;
 	struct vcmdq_cmd *h;
-	u32 psid, cs;
+	u32 psid, vsid, cs;
 	int ret;
 
 	switch (kind) {
@@ -169,10 +170,11 @@ static enum vcmdq_status slow_cmd(struct vcmdq_engine *e,
 		h->w[1] = 0;
 		return VCMDQ_IDLE;
 	case VCMDQ_K_SID:
-		if (vcmdq_reserved_set(c) ||
-		    !vcmdq_sidmap_lookup(e->sids,
-					 (u32)vq_field_get(VCMDQ_CFGI_0_SID,
-							   c->w[0]), &psid))
+		if (vcmdq_reserved_set(c))
+			goto ill;
+		vsid = (u32)vq_field_get(VCMDQ_CFGI_0_SID, c->w[0]);
+		if (e->ops->sid ? e->ops->sid(e->priv, vsid, &psid) :
+				  !vcmdq_sidmap_lookup(e->sids, vsid, &psid))
 			goto ill;
 		h = &e->hbuf[e->nb++];
 		h->w[0] = (c->w[0] & ~VCMDQ_CFGI_0_SID) |

@@ -107,6 +107,10 @@ struct vcmdq_stop_info {
  *	(the queue halts with VCMDQ_FAULT).
  * @stopped: optional; told once per stop, before vcmdq_process() returns
  *	it.
+ * @sid: optional; translate a vSID to the physical SID, returning 0 or a
+ *	negative errno (the command is CERROR_ILL). When set it replaces the
+ *	engine's vcmdq_sidmap, for a backend whose map lives elsewhere (the
+ *	kernel asks the vIOMMU's vDEVICEs at each command).
  */
 struct vcmdq_ops {
 	int (*read)(void *priv, u32 idx, struct vcmdq_cmd *dst, u32 n);
@@ -114,6 +118,7 @@ struct vcmdq_ops {
 	void (*publish)(void *priv, u32 cons_reg);
 	int (*complete)(void *priv, const struct vcmdq_sync_done *done);
 	void (*stopped)(void *priv, const struct vcmdq_stop_info *stop);
+	int (*sid)(void *priv, u32 vsid, u32 *psid);
 };
 
 /**
@@ -158,7 +163,8 @@ struct vcmdq_stats {
  * struct vcmdq_engine - one guest command queue
  * @ops: backend
  * @priv: backend's context
- * @sids: vSID -> pSID table, owned by the caller; may be shared by queues
+ * @sids: vSID -> pSID table, owned by the caller; may be shared by queues;
+ *	NULL when @ops->sid translates
  * @policy: vcmdq_policy row of the layout
  * @vmid_w0: the VMID, already placed in TLBI word 0
  * @cfg: the parameters the queue was set up with
