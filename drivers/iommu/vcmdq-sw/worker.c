@@ -1,0 +1,277 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The vcmdq-sw worker: a vhost_task of the VMM, woken by the guest's
+ * doorbells, that runs the command engine against the physical SMMU.
+ */
+#include <linux/arm-smmu-v3-vsmmu.h>
+#include <linux/eventfd.h>
+#include <linux/highmem.h>
+#include <linux/kvm_host.h>
+#include <linux/log2.h>
+#include <linux/sched.h>
+#include <linux/sched/vhost_task.h>
+#include <linux/timekeeping.h>
+
+#include "sw_queue.h"
+
+#define CREATE_TRACE_POINTS
+#include "vcmdq_sw_trace.h"
+
+#define GERROR_CMDQ_ERR		BIT(0)
+
+static __le32 *vcmdq_sw_reg(struct vcmdq_sw_queue *q, u32 off)
+{
+	return q->regs + off;
+}
+
+/* ---- the engine's backend: guest memory, the SMMU, the shadow page ---- */
+
+/* Copy @n entries at queue index @idx out of the pinned guest queue. */
+static int vcmdq_sw_read(void *priv, u32 idx, struct vcmdq_cmd *dst, u32 n)
+{
+	struct vcmdq_sw_queue *q = priv;
+	size_t off = q->pin_off + (size_t)idx * sizeof(*dst);
+	u32 i;
+
+	lockdep_assert_held(&q->lock);
+	if (!q->pinned)
+		return -EFAULT;
+
+	while (n) {
+		size_t in_page = offset_in_page(off);
+		u32 chunk = min_t(u32, n, (PAGE_SIZE - in_page) / sizeof(*dst));
+		const __le64 *src;
+
+		src = kmap_local_page(q->pages[off >> PAGE_SHIFT]) + in_page;
+		for (i = 0; i < chunk; i++) {
+			dst[i].w[0] = le64_to_cpu(READ_ONCE(src[2 * i]));
+			dst[i].w[1] = le64_to_cpu(READ_ONCE(src[2 * i + 1]));
+		}
+		kunmap_local(src);
+		dst += chunk;
+		n -= chunk;
+		off += (size_t)chunk * sizeof(*dst);
+	}
+	return 0;
+}
+
+static int vcmdq_sw_issue(void *priv, const struct vcmdq_cmd *cmds, u32 n,
+			  bool sync)
+{
+	struct vcmdq_sw_queue *q = priv;
+	int ret;
+
+	/*
+	 * arm-smmu-v3 takes a u64 * but only reads it; the commands were
+	 * validated and rewritten by the engine.
+	 */
+	ret = arm_vsmmu_issue_cmdlist(q->viommu, (u64 *)cmds, n, sync);
+	trace_vcmdq_sw_batch(q->id, n, sync, n ? cmds[0].w[0] : 0, ret);
+	return ret;
+}
+
+static void vcmdq_sw_publish(void *priv, u32 cons_reg)
+{
+	struct vcmdq_sw_queue *q = priv;
+
+	/* Release: the guest sees CONS only after what it covers is done */
+	smp_store_release(vcmdq_sw_reg(q, q->cons_off), cpu_to_le32(cons_reg));
+}
+
+static int vcmdq_sw_complete(void *priv, const struct vcmdq_sync_done *done)
+{
+	struct vcmdq_sw_queue *q = priv;
+	__le32 data = cpu_to_le32(done->data);
+	int ret = 0;
+
+	switch (done->kind) {
+	case VCMDQ_DONE_MSI:
+		/* Through KVM, so the page is dirty-logged for migration */
+		ret = kvm_write_guest_external(q->kvm, done->addr, &data,
+					       sizeof(data));
+		break;
+	case VCMDQ_DONE_IRQ:
+		if (q->irq)
+			eventfd_signal(q->irq);
+		break;
+	case VCMDQ_DONE_SEV:
+		/*
+		 * An event only wakes a vCPU from WFE, which the guest's
+		 * timer event stream does as well; CONS is already published.
+		 */
+		break;
+	}
+	trace_vcmdq_sw_complete(q->id, done->index, done->kind, ret);
+	return ret;
+}
+
+static void vcmdq_sw_stopped(void *priv, const struct vcmdq_stop_info *stop)
+{
+	struct vcmdq_sw_queue *q = priv;
+	struct vcmdq_sw_event ev = { .index = stop->index };
+
+	switch (stop->status) {
+	case VCMDQ_EXIT:
+		trace_vcmdq_sw_exit(q->id, stop->index, vcmdq_cmd_op(&stop->cmd));
+		ev.type = VCMDQ_SW_EVENT_EXIT;
+		ev.cmd[0] = stop->cmd.w[0];
+		ev.cmd[1] = stop->cmd.w[1];
+		vcmdq_sw_push_event(q, &ev);
+		break;
+	case VCMDQ_CERROR:
+		trace_vcmdq_sw_error(q->id, stop->index, stop->cerror,
+				     vcmdq_cmd_op(&stop->cmd));
+		/* CONS.ERR is published; now GERROR.CMDQ_ERR and its IRQ */
+		atomic_xor((__force int)cpu_to_le32(GERROR_CMDQ_ERR),
+			   (atomic_t *)vcmdq_sw_reg(q, q->gerror_off));
+		if (q->gerror)
+			eventfd_signal(q->gerror);
+		break;
+	case VCMDQ_FAULT:
+		trace_vcmdq_sw_fault(q->id, stop->index, VCMDQ_SW_EVENT_FAULT,
+				     stop->err);
+		q->faults++;
+		ev.type = VCMDQ_SW_EVENT_FAULT;
+		ev.err = stop->err;
+		vcmdq_sw_push_event(q, &ev);
+		break;
+	case VCMDQ_BAD_PROD:
+		/* The guest's bug; nothing consumed, nothing to tell */
+		trace_vcmdq_sw_fault(q->id, stop->index, 4, stop->err);
+		break;
+	default:
+		break;
+	}
+}
+
+/* Asks the vIOMMU's vDEVICEs at each command: never a stale copy. */
+static int vcmdq_sw_sid(void *priv, u32 vsid, u32 *psid)
+{
+	struct vcmdq_sw_queue *q = priv;
+
+	return arm_vsmmu_vsid_to_psid(q->viommu, vsid, psid);
+}
+
+const struct vcmdq_ops vcmdq_sw_engine_ops = {
+	.read = vcmdq_sw_read,
+	.issue = vcmdq_sw_issue,
+	.publish = vcmdq_sw_publish,
+	.complete = vcmdq_sw_complete,
+	.stopped = vcmdq_sw_stopped,
+	.sid = vcmdq_sw_sid,
+};
+
+/* ---- waking the worker ---- */
+
+static void __vcmdq_sw_kick(struct vcmdq_sw_queue *q)
+{
+	set_bit(VCMDQ_SW_KICKED, &q->flags);
+	vhost_task_wake(q->worker);
+}
+
+/**
+ * vcmdq_sw_kick - make the worker look at the queue
+ * @q: the queue, bound, with @q->lock held (so the worker cannot be
+ *	stopped meanwhile; doorbells are unregistered before it is)
+ *
+ * The worker re-reads PROD and GERRORN after it sees the kick:
+ * test_and_clear_bit() there orders those reads after this.
+ */
+void vcmdq_sw_kick(struct vcmdq_sw_queue *q)
+{
+	lockdep_assert_held(&q->lock);
+	if (q->bound)
+		__vcmdq_sw_kick(q);
+}
+
+/* The guest stored PROD (vCPU context, under SRCU; must not sleep). */
+void vcmdq_sw_doorbell_prod(void *data)
+{
+	struct vcmdq_sw_queue *q = data;
+
+	atomic64_inc(&q->doorbells);
+	atomic64_cmpxchg(&q->kick_ns, 0, ktime_get_ns());
+	trace_vcmdq_sw_doorbell(q->id,
+				le32_to_cpu(READ_ONCE(*vcmdq_sw_reg(q, q->prod_off))));
+	__vcmdq_sw_kick(q);
+}
+
+/* The guest stored GERRORN: it may have acknowledged a command error. */
+void vcmdq_sw_doorbell_gerrorn(void *data)
+{
+	__vcmdq_sw_kick(data);
+}
+
+/* ---- the worker ---- */
+
+static void vcmdq_sw_account(struct vcmdq_sw_queue *q, u64 since)
+{
+	u64 us = (ktime_get_ns() - since) / NSEC_PER_USEC;
+	unsigned int b = us < 2 ? 0 : ilog2(us);
+
+	q->latency[min_t(unsigned int, b, VCMDQ_SW_LAT_BUCKETS - 1)]++;
+}
+
+static void vcmdq_sw_turn(struct vcmdq_sw_queue *q)
+{
+	u64 since = atomic64_xchg(&q->kick_ns, 0);
+	enum vcmdq_status st;
+	u32 gerror, gerrorn;
+
+	lockdep_assert_held(&q->lock);
+	if (!q->bound)
+		return;
+	q->wakes++;
+
+	/* GERRORN caught up with GERROR: the guest acknowledged CMDQ_ERR */
+	gerror = le32_to_cpu(READ_ONCE(*vcmdq_sw_reg(q, q->gerror_off)));
+	gerrorn = le32_to_cpu(READ_ONCE(*vcmdq_sw_reg(q, q->gerrorn_off)));
+	if (q->e.halt == VCMDQ_CERROR && !((gerror ^ gerrorn) & GERROR_CMDQ_ERR))
+		vcmdq_error_ack(&q->e);
+
+	st = vcmdq_process(&q->e,
+			   le32_to_cpu(READ_ONCE(*vcmdq_sw_reg(q, q->prod_off))),
+			   q->budget);
+	if (st == VCMDQ_MORE) {
+		/* Yield, then go on; the latency runs from the same doorbell */
+		if (since)
+			atomic64_cmpxchg(&q->kick_ns, 0, since);
+		set_bit(VCMDQ_SW_KICKED, &q->flags);
+		return;
+	}
+	if (since && st == VCMDQ_IDLE)
+		vcmdq_sw_account(q, since);
+}
+
+/**
+ * vcmdq_sw_work - one turn of the worker (its vhost_task function)
+ * @data: the queue
+ *
+ * Return: true if it did work (it is called again), false to sleep until
+ * the next kick.
+ */
+bool vcmdq_sw_work(void *data)
+{
+	struct vcmdq_sw_queue *q = data;
+
+	if (!test_and_clear_bit(VCMDQ_SW_KICKED, &q->flags))
+		return false;
+	__set_current_state(TASK_RUNNING);
+
+	mutex_lock(&q->lock);
+	vcmdq_sw_turn(q);
+	mutex_unlock(&q->lock);
+	cond_resched();
+	return true;
+}
+
+/**
+ * vcmdq_sw_worker_killed - the VMM got SIGKILL
+ * @data: the queue
+ *
+ * The worker is gone; the queue stays bound, silent, until the VMM's
+ * files are closed as it exits, which stops it.
+ */
+void vcmdq_sw_worker_killed(void *data)
+{
+}
