@@ -63,6 +63,13 @@ user_tests() {
 	run_tap prop $B/prop_test
 	run_tap harness $B/harness_test
 
+	echo "== trace-check: expect, forbid, order verdicts on a fixed trace"
+	python3 scripts/trace-check.py tests/tools/trace-check.log \
+		tests/tools/trace-check.trace selftest 2>&1 |
+		diff -u tests/tools/trace-check.expected - >/tmp/trace-check.diff
+	result $? "trace-check.py verdicts match tests/tools/trace-check.expected" || true
+	[ -s /tmp/trace-check.diff ] && cat /tmp/trace-check.diff
+
 	echo "== replay goldens"
 	for f in tests/replay/*.q; do
 		$B/vcmdq-bench replay "$f" 2>&1 | diff -u "${f%.q}.out" - >/tmp/replay.diff

@@ -7,6 +7,9 @@
 The in-VM tests print, through the serial console,
     # trace-expect NAME: REGEX     a trace line must match REGEX
     # trace-forbid NAME: REGEX     no trace line may match REGEX
+    # trace-order NAME: R1 => R2 => ...
+                                  lines matching R1, R2, ... appear in
+                                  that order (each after the previous)
 (forwarded by tests/vm-init.sh as "VCMDQ-TAP SOURCE: # trace-...").
 Trace lines are QEMU's log backend ("PID@SECONDS.USEC:event args"); the
 prefix is stripped before matching. Named groups of a match are reported.
@@ -17,8 +20,28 @@ verdict), or 2 if a file is missing.
 import re
 import sys
 
-LINE = re.compile(r"^VCMDQ-TAP (\S+): # trace-(expect|forbid) ([\w.-]+): (.*)$")
+LINE = re.compile(r"^VCMDQ-TAP (\S+): # trace-(expect|forbid|order) ([\w.-]+): (.*)$")
 PREFIX = re.compile(r"^\d+@\d+\.\d+:")
+
+
+def check_order(tag, src, name, spec, trace):
+    """Each regex of "R1 => R2 => ..." must match a line after the last."""
+    at, seen = 0, []
+    for regex in (r.strip() for r in spec.split(" => ")):
+        try:
+            pat = re.compile(regex)
+        except re.error as e:
+            print(f"not ok - {tag}: trace {src} {name}: bad regex: {e}")
+            return
+        i = next((i for i in range(at, len(trace)) if pat.search(trace[i])), None)
+        if i is None:
+            before = any(pat.search(t) for t in trace[:at])
+            print(f"not ok - {tag}: trace {src} {name}: /{regex}/ "
+                  + ("only before /" + seen[-1] + "/" if before else "never executed"))
+            return
+        seen.append(regex)
+        at = i + 1
+    print(f"ok - {tag}: trace {src} {name}: executed in order: {' => '.join(seen)}")
 
 
 def main():
@@ -40,6 +63,9 @@ def main():
         if not m:
             continue
         src, kind, name, regex = m.groups()
+        if kind == "order":
+            check_order(tag, src, name, regex, trace)
+            continue
         try:
             pat = re.compile(regex)
         except re.error as e:

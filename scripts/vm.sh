@@ -31,7 +31,7 @@ done
 # lifetimes (KASAN, lockdep, kmemleak watch them), not upstream's suite.
 case "$VARIANT" in
 base) TESTS=${VM_TESTS:-all}; DEBUG=0 ;;
-debug) TESTS=${VM_TESTS:-kunit,kvm_exits_test,doorbell_test}; DEBUG=1 ;;
+debug) TESTS=${VM_TESTS:-kunit,kvm_exits_test,doorbell_test,fastpath_test}; DEBUG=1 ;;
 *) die "unknown VARIANT '$VARIANT' (base|debug)" ;;
 esac
 W=$CACHE/vm-$VARIANT
@@ -69,6 +69,14 @@ done
 for src in "$top"/tests/iommufd/*_test.c; do
 	name=$(basename "$src" .c)
 	"${CC_T[@]}" -I"$SRC/tools/testing/selftests" -o "$T/$name" "$src" ||
+		die "cross-building $name failed"
+done
+# The fast path end to end: the reference VMM, its guest, the KVM harness.
+for src in "$top"/tests/fastpath/*_test.c; do
+	name=$(basename "$src" .c)
+	"${CC_T[@]}" -I"$SRC/tools/testing/selftests" -o "$T/$name" "$src" \
+		"$top"/tests/fastpath/vmm.c "$top"/tests/kvm/kvm_util.c \
+		"$top"/tests/fastpath/guest_*.S -lpthread ||
 		die "cross-building $name failed"
 done
 # Upstream's iommufd selftests, against the IOMMUFD_TEST mock driver.

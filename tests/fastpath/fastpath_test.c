@@ -1,0 +1,637 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The vcmdq-sw fast path end to end: an L2 guest posts invalidation
+ * streams the way the Linux SMMUv3 driver does, the kernel worker runs
+ * them on the emulated SMMUv3, the reference VMM (vmm.c) only answers
+ * what the fast path leaves to it. The same streams also run through the
+ * trap path of today's VMMs, and one test compares the two.
+ *
+ * What the SMMU executed is checked on the host against QEMU's trace (see
+ * tests/iommufd and scripts/trace-check.py): "# trace-expect", "#
+ * trace-forbid" and "# trace-order" lines. The guest always writes VMID
+ * 0x77 (119) and vSID 0x42; the SMMU must only ever see the vIOMMU's VMID
+ * and the device's SID 0x8. Each test uses its own ASIDs (decimal in the
+ * trace) so expectations cannot match another test's commands.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <linux/iommufd.h>
+
+#include "kselftest_harness.h"
+#include "vmm.h"
+
+#define VMID_RE		"vmid=(?P<vmid>\\d+)"
+
+static void forbid_guest_ids(void)
+{
+	printf("# trace-forbid guest-vmid: vmid=119\\b\n");
+	printf("# trace-forbid guest-vsid: sid=0x42\\b\n");
+}
+
+static int destroy(int iommufd, uint32_t id)
+{
+	struct iommu_destroy d = { .size = sizeof(d), .id = id };
+
+	return ioctl(iommufd, IOMMU_DESTROY, &d) ? -errno : 0;
+}
+
+static uint8_t op_of(uint64_t w0)
+{
+	return w0 & 0xff;
+}
+
+/* Guest finished every batch without a fatal error. */
+#define ASSERT_GUEST_OK(v, n) do {					\
+	ASSERT_EQ(0ULL, vmm_result(v, 0))					\
+		TH_LOG("guest stopped on CONS.ERR %llu",		\
+		       (unsigned long long)vmm_result(v, 0) & 0xff);	\
+	ASSERT_EQ((uint64_t)(n), vmm_result(v, 2));			\
+} while (0)
+
+TEST(streams)
+{
+	struct vmm_batch b[4] = {};
+	struct vcmdq_sw_stats st;
+	struct vmm v;
+	int i;
+
+	ASSERT_EQ(0, vmm_setup(&v, VMM_FAST, VCMDQ_SW_LAYOUT_SMMUV3, 8));
+	ASSERT_EQ(0, vmm_alloc_queue(&v));
+	for (i = 0; i < 8; i++)
+		batch_add(&b[0], cmd_tlbi_nh_va(0x701, 0x40000000 + i * 0x1000));
+	batch_sync(&b[0], false);
+	batch_add(&b[1], cmd_tlbi_nh_asid(0x702));
+	batch_sync(&b[1], true);
+	batch_add(&b[2], cmd_atc_inv(VSID, 0));
+	batch_add(&b[2], cmd_cfgi_cd(VSID));
+	batch_sync(&b[2], false);
+	for (i = 0; i < 4; i++)
+		batch_add(&b[3], cmd_tlbi_nh_va(0x703, 0x50000000 + i * 0x1000));
+	batch_sync(&b[3], true);
+	ASSERT_EQ(0, vmm_load(&v, b, 4, 4));
+	ASSERT_EQ(0, vmm_run(&v, 20));
+
+	ASSERT_GUEST_OK(&v, 4);
+	EXPECT_EQ(0ULL, v.kvm_exits);
+	ASSERT_EQ(0, vmm_stats(&v, &st));
+	EXPECT_EQ(4ULL, st.doorbells);
+	EXPECT_EQ(19ULL, st.cmds);
+	EXPECT_EQ(4ULL, st.guest_syncs);
+	EXPECT_EQ(15ULL, st.host_cmds);
+	EXPECT_EQ(0ULL, st.exits);
+	EXPECT_EQ(0ULL, st.errors);
+	EXPECT_EQ(0ULL, st.faults);
+	EXPECT_EQ(8ULL, st.max_batch);	/* the TLBI_NH_VA run; + host sync */
+	EXPECT_EQ(19ULL, vmm_reg(&v, v.cons_off));
+	printf("# streams: %llu doorbells, %llu wakes, %llu cmds, %llu host batches (%llu with sync), max batch %u\n",
+	       (unsigned long long)st.doorbells, (unsigned long long)st.wakes,
+	       (unsigned long long)st.cmds, (unsigned long long)st.batches,
+	       (unsigned long long)st.host_syncs, st.max_batch);
+
+	printf("# trace-expect fast-va: smmuv3_range_inval " VMID_RE " asid=1793 addr=0x40007000\n");
+	printf("# trace-expect fast-asid: invalidate asid=1794 " VMID_RE "\n");
+	printf("# trace-expect fast-cfgi-cd: smmuv3_cmdq_cfgi_cd sid=0x8\\b\n");
+	printf("# trace-expect fast-va-msi: smmuv3_range_inval " VMID_RE " asid=1795 addr=0x50003000\n");
+	forbid_guest_ids();
+	vmm_teardown(&v);
+}
+
+/* The VMM runs CFGI_STE itself: here, a marker TLBI through the trap path. */
+static void exit_handler(struct vmm *v, const struct vcmdq_sw_event *ev)
+{
+	struct vmm_cmd marker = cmd_tlbi_nh_asid(v->marker_asid);
+	struct vcmdq_sw_resume r = { .size = sizeof(r), .index = ev->index };
+	uint32_t done;
+
+	if (vmm_invalidate(v, &marker, 1, &done))
+		r.cerror = 1;
+	if (v->mode == VMM_FAST && ioctl(v->ctl, VCMDQ_SW_RESUME, &r))
+		fprintf(stderr, "# VCMDQ_SW_RESUME: %s\n", strerror(errno));
+}
+
+static void run_exit_in_order(struct __test_metadata *_metadata,
+			      enum vmm_mode mode, uint16_t asid)
+{
+	struct vmm_batch b = {};
+	struct vcmdq_sw_stats st;
+	struct vmm v;
+
+	ASSERT_EQ(0, vmm_setup(&v, mode, VCMDQ_SW_LAYOUT_SMMUV3, 8));
+	v.on_exit = exit_handler;
+	v.marker_asid = asid + 1;
+	if (mode == VMM_FAST) {
+		ASSERT_EQ(0, vmm_alloc_queue(&v));
+		ASSERT_EQ(0, vmm_start_events(&v));
+	}
+	batch_add(&b, cmd_tlbi_nh_asid(asid));
+	batch_add(&b, cmd_cfgi_ste(VSID));
+	batch_add(&b, cmd_tlbi_nh_asid(asid + 2));
+	batch_sync(&b, false);
+	ASSERT_EQ(0, vmm_load(&v, &b, 1, 1));
+	ASSERT_EQ(0, vmm_run(&v, 20));
+	ASSERT_GUEST_OK(&v, 1);
+	if (mode == VMM_FAST) {
+		vmm_stop_events(&v);
+		EXPECT_EQ(0ULL, v.kvm_exits);
+		ASSERT_EQ(1ULL, v.nr_exit_events);
+		EXPECT_EQ(1ULL, v.exit_index[0]);
+		EXPECT_EQ(1ULL, v.cons_at_exit[0])
+			TH_LOG("CONS was 0x%x when the VMM got the exit",
+			       v.cons_at_exit[0]);
+		EXPECT_EQ(OP_CFGI_STE, op_of(v.exit_cmd[0][0]));
+		EXPECT_EQ((uint64_t)VSID, v.exit_cmd[0][0] >> 32);
+		ASSERT_EQ(0, vmm_stats(&v, &st));
+		EXPECT_EQ(1ULL, st.exits);
+		EXPECT_EQ(4ULL, st.cmds);
+	}
+	printf("# trace-order %s-exit-order: invalidate asid=%u\\b => invalidate asid=%u\\b => invalidate asid=%u\\b\n",
+	       mode == VMM_FAST ? "fast" : "trap", asid, asid + 1, asid + 2);
+	vmm_teardown(&v);
+}
+
+TEST(exit_in_order)
+{
+	run_exit_in_order(_metadata, VMM_FAST, 0x711);
+}
+
+TEST(trap_exit_in_order)
+{
+	run_exit_in_order(_metadata, VMM_TRAP, 0x741);
+}
+
+TEST(illegal_command_recovers)
+{
+	struct vmm_batch b = {};
+	struct vcmdq_sw_stats st;
+	uint64_t n = 0;
+	struct vmm v;
+
+	ASSERT_EQ(0, vmm_setup(&v, VMM_FAST, VCMDQ_SW_LAYOUT_SMMUV3, 8));
+	ASSERT_EQ(0, vmm_alloc_queue(&v));
+	batch_add(&b, cmd_tlbi_nh_asid(0x721));
+	batch_add(&b, cmd_tlbi_s2_ipa(0x80000000));
+	batch_add(&b, cmd_tlbi_nh_asid(0x722));
+	batch_sync(&b, true);
+	ASSERT_EQ(0, vmm_load(&v, &b, 1, 1));
+	ASSERT_EQ(0, vmm_run(&v, 20));
+	ASSERT_GUEST_OK(&v, 1);
+	EXPECT_EQ(0x101ULL, vmm_result(&v, 1))
+		TH_LOG("guest saw 0x%llx (errors << 8 | CONS.ERR)",
+		       (unsigned long long)vmm_result(&v, 1));
+	EXPECT_EQ(0ULL, v.kvm_exits);
+	ASSERT_EQ(0, vmm_stats(&v, &st));
+	EXPECT_EQ(1ULL, st.errors);
+	EXPECT_EQ(1ULL, vmm_reg(&v, v.gerror_off) & 1);
+	EXPECT_EQ(1ULL, vmm_reg(&v, v.gerrorn_off) & 1);
+	EXPECT_EQ(8, read(v.gerror_efd, &n, 8));
+	EXPECT_EQ(1ULL, n);
+	printf("# trace-expect ill-before: invalidate asid=1825 " VMID_RE "\n");
+	printf("# trace-expect ill-after: invalidate asid=1826 " VMID_RE "\n");
+	printf("# trace-forbid ill-s2: smmuv3_range_inval .*addr=0x80000000 .*stage=2\n");
+	forbid_guest_ids();
+	vmm_teardown(&v);
+}
+
+TEST(vcmdq_layout_refuses_non_invalidations)
+{
+	struct vmm_batch b = {};
+	struct vcmdq_sw_stats st;
+	struct vmm v;
+
+	ASSERT_EQ(0, vmm_setup(&v, VMM_FAST, VCMDQ_SW_LAYOUT_TEGRA241, 8));
+	ASSERT_EQ(0, vmm_alloc_queue(&v));
+	batch_add(&b, cmd_tlbi_nh_asid(0x731));
+	batch_add(&b, cmd_cfgi_cd(VSID));
+	batch_add(&b, cmd_tlbi_nh_all());
+	batch_add(&b, cmd_cfgi_ste(VSID));
+	batch_add(&b, cmd_tlbi_nh_va(0x732, 0x60000000));
+	batch_sync(&b, false);
+	ASSERT_EQ(0, vmm_load(&v, &b, 1, 1));
+	ASSERT_EQ(0, vmm_run(&v, 20));
+	ASSERT_GUEST_OK(&v, 1);
+	EXPECT_EQ(0x301ULL, vmm_result(&v, 1));
+	ASSERT_EQ(0, vmm_stats(&v, &st));
+	EXPECT_EQ(3ULL, st.errors);
+	EXPECT_EQ(0ULL, st.exits);
+	EXPECT_EQ(2ULL, st.host_cmds);
+	printf("# trace-expect vcmdq-asid: invalidate asid=1841 " VMID_RE "\n");
+	printf("# trace-expect vcmdq-va: smmuv3_range_inval " VMID_RE " asid=1842 addr=0x60000000\n");
+	vmm_teardown(&v);
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+struct run_figures {
+	double exits_per_batch, p50, p99;
+	unsigned long batches;
+};
+
+/* Per batch kind: @kind of @nkinds in the cycled script. */
+static struct run_figures figures(const struct vmm *v, unsigned int kind,
+				  unsigned int nkinds, unsigned long exits)
+{
+	static uint64_t t[4096];
+	struct run_figures f = {};
+	unsigned int i, n = 0;
+
+	for (i = kind; i < v->nbatches && i < 4096; i += nkinds)
+		t[n++] = vmm_result(v, 3 + i);
+	qsort(t, n, sizeof(t[0]), cmp_u64);
+	f.batches = n;
+	f.p50 = vmm_ticks_to_us(t[n / 2]);
+	f.p99 = vmm_ticks_to_us(t[(n * 99) / 100 < n ? (n * 99) / 100 : n - 1]);
+	f.exits_per_batch = (double)exits / v->nbatches;
+	return f;
+}
+
+#define BENCH_ROUNDS	60
+
+static void bench_streams(struct vmm_batch *b)
+{
+	int i;
+
+	memset(b, 0, 3 * sizeof(*b));
+	/* vSVA munmap storm: a TLBI_NH_VA run, MSI completion */
+	for (i = 0; i < 31; i++)
+		batch_add(&b[0], cmd_tlbi_nh_va(0x751, 0x70000000 + i * 0x1000));
+	batch_sync(&b[0], true);
+	/* ASID flush, CONS polled */
+	batch_add(&b[1], cmd_tlbi_nh_asid(0x752));
+	batch_sync(&b[1], false);
+	/* ATS device: TLBI + ATC_INV pairs */
+	for (i = 0; i < 4; i++) {
+		batch_add(&b[2], cmd_tlbi_nh_va(0x753, 0x71000000 + i * 0x1000));
+		batch_add(&b[2], cmd_atc_inv(VSID, 0x71000000 + i * 0x1000));
+	}
+	batch_sync(&b[2], true);
+}
+
+TEST(trap_vs_fast)
+{
+	static const char *const kind[] = {
+		"storm 31xTLBI_NH_VA+SYNC(MSI)", "asid TLBI_NH_ASID+SYNC",
+		"atc 4x(TLBI_NH_VA+ATC_INV)+SYNC(MSI)",
+	};
+	struct run_figures f[2][3];
+	struct vmm_batch b[3];
+	struct vcmdq_sw_stats st;
+	unsigned long exits[2];
+	struct vmm v;
+	int m, k;
+
+	bench_streams(b);
+	for (m = 0; m < 2; m++) {
+		enum vmm_mode mode = m ? VMM_FAST : VMM_TRAP;
+
+		ASSERT_EQ(0, vmm_setup(&v, mode, VCMDQ_SW_LAYOUT_SMMUV3, 8));
+		if (mode == VMM_FAST)
+			ASSERT_EQ(0, vmm_alloc_queue(&v));
+		ASSERT_EQ(0, vmm_load(&v, b, 3, 3 * BENCH_ROUNDS));
+		ASSERT_EQ(0, vmm_run(&v, 600));
+		ASSERT_GUEST_OK(&v, 3 * BENCH_ROUNDS);
+		exits[m] = v.kvm_exits;
+		for (k = 0; k < 3; k++)
+			f[m][k] = figures(&v, k, 3, v.kvm_exits);
+		if (mode == VMM_FAST) {
+			ASSERT_EQ(0, vmm_stats(&v, &st));
+			EXPECT_EQ((uint64_t)(3 * BENCH_ROUNDS), st.doorbells);
+			EXPECT_EQ(0ULL, st.exits);
+			printf("# bench: fast path: %llu doorbells, %llu worker turns, %llu host batches, latency histogram (log2 us):",
+			       (unsigned long long)st.doorbells,
+			       (unsigned long long)st.wakes,
+			       (unsigned long long)st.batches);
+			for (k = 0; k < VCMDQ_SW_LAT_BUCKETS; k++)
+				printf(" %llu", (unsigned long long)st.latency[k]);
+			printf("\n");
+		} else {
+			printf("# bench: trap path: %lu IOMMU_HWPT_INVALIDATE calls\n",
+			       v.trap_invalidates);
+		}
+		vmm_teardown(&v);
+	}
+	EXPECT_EQ(0ULL, exits[1]);
+	EXPECT_LE((uint64_t)(3 * BENCH_ROUNDS), exits[0]);
+	printf("# bench: %u rounds of 3 batches; exits = user-space exits (KVM_EXIT_MMIO) per batch, latency = guest PROD write to completion seen (CNTVCT)\n",
+	       BENCH_ROUNDS);
+	for (k = 0; k < 3; k++) {
+		printf("# bench: %-38s trap: %.2f exits/batch p50 %.1f us p99 %.1f us | fast: %.2f exits/batch p50 %.1f us p99 %.1f us | trap/fast p50 %.2fx p99 %.2fx\n",
+		       kind[k], f[0][k].exits_per_batch, f[0][k].p50, f[0][k].p99,
+		       f[1][k].exits_per_batch, f[1][k].p50, f[1][k].p99,
+		       f[1][k].p50 ? f[0][k].p50 / f[1][k].p50 : 0,
+		       f[1][k].p99 ? f[0][k].p99 / f[1][k].p99 : 0);
+	}
+	forbid_guest_ids();
+}
+
+TEST(destroy_viommu_with_live_queue)
+{
+	struct vcmdq_sw_event ev;
+	struct vmm_batch b = {};
+	uint64_t gpa;
+	bool write;
+	struct vmm v;
+
+	ASSERT_EQ(0, vmm_setup(&v, VMM_FAST, VCMDQ_SW_LAYOUT_SMMUV3, 8));
+	ASSERT_EQ(0, vmm_alloc_queue(&v));
+	/* Only the queue holds the vIOMMU now */
+	ASSERT_EQ(0, destroy(v.iommufd, v.vdev_id));
+	ASSERT_EQ(-EBUSY, destroy(v.iommufd, v.viommu_id));
+
+	/* and the destroyed vDEVICE's vSID is unknown at once */
+	batch_add(&b, cmd_tlbi_nh_asid(0x761));
+	batch_add(&b, cmd_cfgi_cd(VSID));
+	batch_sync(&b, false);
+	ASSERT_EQ(0, vmm_load(&v, &b, 1, 1));
+	ASSERT_EQ(0, vmm_run(&v, 20));
+	ASSERT_GUEST_OK(&v, 1);
+	EXPECT_EQ(0x101ULL, vmm_result(&v, 1));
+
+	ASSERT_EQ(0, destroy(v.iommufd, v.hwq_id));
+	/* the control file reads EOF, the guest's PROD store exits again */
+	ASSERT_EQ(0, read(v.ctl, &ev, sizeof(ev)));
+	ASSERT_EQ(0, vmm_load(&v, &b, 1, 1));
+	ASSERT_EQ(0, vmm_run_until_mmio(&v, &gpa, &write));
+	EXPECT_EQ(REG_GPA + v.prod_off, gpa);
+	EXPECT_TRUE(write);
+	ASSERT_EQ(0, destroy(v.iommufd, v.viommu_id));
+	printf("# trace-expect destroy-live: invalidate asid=1889 " VMID_RE "\n");
+	vmm_teardown(&v);
+}
+
+TEST(unmap_queue_memory)
+{
+	struct iommu_ioas_unmap unmap = { .size = sizeof(unmap) };
+	struct vmm_batch b = {};
+	struct vcmdq_sw_stats st;
+	struct vmm v;
+	int i;
+
+	ASSERT_EQ(0, vmm_setup(&v, VMM_FAST, VCMDQ_SW_LAYOUT_SMMUV3, 8));
+	ASSERT_EQ(0, vmm_alloc_queue(&v));
+	ASSERT_EQ(0, vmm_start_events(&v));
+	batch_add(&b, cmd_tlbi_nh_asid(0x771));
+	batch_sync(&b, false);
+	ASSERT_EQ(0, vmm_load(&v, &b, 1, 1));
+	ASSERT_EQ(0, vmm_run(&v, 20));
+	ASSERT_GUEST_OK(&v, 1);
+
+	/* Not refused (as for a HW queue): the SW queue lets go instead */
+	unmap.ioas_id = v.ioas_id;
+	unmap.iova = QUEUE_GPA;
+	unmap.length = QUEUE_MAP_LEN;
+	ASSERT_EQ(0, ioctl(v.iommufd, IOMMU_IOAS_UNMAP, &unmap))
+		TH_LOG("IOAS_UNMAP of live queue memory: %s", strerror(errno));
+	for (i = 0; i < 200 && !v.unmapped_events; i++)
+		usleep(10000);
+	EXPECT_EQ(1ULL, v.unmapped_events);
+
+	/* the guest's next command: CERROR_ABT, as on a fetch abort */
+	ASSERT_EQ(0, vmm_load(&v, &b, 1, 1));
+	ASSERT_EQ(0, vmm_run(&v, 20));
+	EXPECT_EQ(0x102ULL, vmm_result(&v, 0));
+	ASSERT_EQ(0, vmm_stats(&v, &st));
+	EXPECT_EQ(1ULL, st.faults);
+	EXPECT_EQ(1ULL, st.errors);
+	ASSERT_EQ(0, destroy(v.iommufd, v.hwq_id));
+	vmm_teardown(&v);
+}
+
+static int busy_pipe = -1;
+
+static void *tell_when_busy(void *arg)
+{
+	struct vcmdq_sw_stats st = {};
+	struct vmm *v = arg;
+	int i;
+
+	for (i = 0; i < 6000 && st.cmds < 1000; i++) {
+		usleep(10000);
+		vmm_stats(v, &st);
+	}
+	if (write(busy_pipe, "r", 1) != 1)
+		_exit(1);
+	return NULL;
+}
+
+/* The VMM dies with SIGKILL while its guest hammers the queue. */
+TEST(vmm_killed_mid_stream)
+{
+	struct vmm_batch b[2] = {};
+	int pipefd[2], status, i;
+	struct vmm v;
+	pid_t pid;
+	char c;
+
+	for (i = 0; i < 16; i++)
+		batch_add(&b[0], cmd_tlbi_nh_va(0x781, 0x72000000 + i * 0x1000));
+	batch_sync(&b[0], true);
+	batch_add(&b[1], cmd_cfgi_cd(VSID));
+	batch_sync(&b[1], false);
+	ASSERT_EQ(0, pipe(pipefd));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		pthread_t poller;
+
+		close(pipefd[0]);
+		busy_pipe = pipefd[1];
+		if (vmm_setup(&v, VMM_FAST, VCMDQ_SW_LAYOUT_SMMUV3, 8) ||
+		    vmm_alloc_queue(&v) || vmm_load(&v, b, 2, 1UL << 40))
+			_exit(1);
+		/* run a while, tell the parent, keep running until killed */
+		if (pthread_create(&poller, NULL, tell_when_busy, &v))
+			_exit(1);
+		vmm_run(&v, 600);
+		_exit(2);
+	}
+	close(pipefd[1]);
+	ASSERT_EQ(1, read(pipefd[0], &c, 1));
+	usleep(50000);
+	ASSERT_EQ(0, kill(pid, SIGKILL));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFSIGNALED(status));
+	close(pipefd[0]);
+
+	/* Everything was released: the device can serve a new VMM at once */
+	ASSERT_EQ(0, vmm_setup(&v, VMM_FAST, VCMDQ_SW_LAYOUT_SMMUV3, 8));
+	ASSERT_EQ(0, vmm_alloc_queue(&v));
+	ASSERT_EQ(0, vmm_load(&v, b, 2, 2));
+	ASSERT_EQ(0, vmm_run(&v, 20));
+	ASSERT_GUEST_OK(&v, 2);
+	vmm_teardown(&v);
+}
+
+/* Tracepoints of the fast path, read back from tracefs. */
+TEST(tracepoints)
+{
+	static const char *const events[] = {
+		"vcmdq_sw_doorbell: q=", "vcmdq_sw_batch: q=",
+		"vcmdq_sw_complete: q=", "vcmdq_sw_exit: q=",
+		"vcmdq_sw_error: q=",
+	};
+	static char buf[1 << 16];
+	struct vmm_batch b = {};
+	struct vmm v;
+	ssize_t n;
+	int fd, i;
+
+	fd = open("/sys/kernel/tracing/events/vcmdq_sw/enable", O_WRONLY);
+	ASSERT_LE(0, fd) TH_LOG("tracefs: %s", strerror(errno));
+	ASSERT_EQ(1, write(fd, "1", 1));
+	close(fd);
+	fd = open("/sys/kernel/tracing/trace", O_WRONLY | O_TRUNC);
+	ASSERT_LE(0, fd);
+	close(fd);
+
+	ASSERT_EQ(0, vmm_setup(&v, VMM_FAST, VCMDQ_SW_LAYOUT_SMMUV3, 8));
+	v.on_exit = exit_handler;
+	v.marker_asid = 0x792;
+	ASSERT_EQ(0, vmm_alloc_queue(&v));
+	ASSERT_EQ(0, vmm_start_events(&v));
+	batch_add(&b, cmd_tlbi_nh_asid(0x791));
+	batch_add(&b, cmd_cfgi_ste(VSID));
+	batch_add(&b, cmd_tlbi_s2_ipa(0));
+	batch_sync(&b, true);
+	ASSERT_EQ(0, vmm_load(&v, &b, 1, 1));
+	ASSERT_EQ(0, vmm_run(&v, 20));
+	ASSERT_GUEST_OK(&v, 1);
+	vmm_teardown(&v);
+
+	fd = open("/sys/kernel/tracing/trace", O_RDONLY);
+	ASSERT_LE(0, fd);
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	ASSERT_LT(0, n);
+	buf[n] = 0;
+	for (i = 0; i < 5; i++) {
+		bool found = strstr(buf, events[i]);
+
+		if (!found)
+			printf("# no '%s' in the trace buffer\n", events[i]);
+		EXPECT_TRUE(found);
+	}
+	for (i = 0; i < 5; i++) {
+		char *l = strstr(buf, events[i]), *e;
+
+		if (l && (e = strchr(l, '\n'))) {
+			*e = 0;
+			printf("# tracepoint %s\n", l);
+			*e = '\n';
+		}
+	}
+	fd = open("/sys/kernel/tracing/events/vcmdq_sw/enable", O_WRONLY);
+	if (fd >= 0) {
+		EXPECT_EQ(1, write(fd, "0", 1));
+		close(fd);
+	}
+}
+
+static int try_alloc(struct vmm *v, struct iommu_hw_queue_vcmdq_sw *d,
+		     uint64_t base, uint64_t len, uint32_t index,
+		     uint32_t data_len)
+{
+	struct iommu_hw_queue_alloc alloc = {
+		.size = sizeof(alloc),
+		.viommu_id = v->viommu_id,
+		.type = IOMMU_HW_QUEUE_TYPE_VCMDQ_SW,
+		.index = index,
+		.nesting_parent_iova = base,
+		.length = len,
+		.data_len = data_len,
+		.data_uptr = (uintptr_t)d,
+	};
+
+	return ioctl(v->iommufd, IOMMU_HW_QUEUE_ALLOC, &alloc) ? -errno :
+	       (int)alloc.out_hw_queue_id;
+}
+
+TEST(bad_input)
+{
+	struct iommu_hw_queue_vcmdq_sw d, ok;
+	struct vcmdq_sw_resume r = { .size = sizeof(r) };
+	struct vcmdq_sw_stats st = { .size = 8 };
+	const uint64_t len = 16 << 8;
+	struct vmm v;
+	int id, ctl2;
+
+	ASSERT_EQ(0, vmm_setup(&v, VMM_FAST, VCMDQ_SW_LAYOUT_SMMUV3, 8));
+	v.ctl = open("/dev/vcmdq-sw", O_RDWR);
+	ASSERT_LE(0, v.ctl);
+	vmm_fill_alloc(&v, &ok);
+
+	EXPECT_EQ(-EINVAL, try_alloc(&v, &ok, QUEUE_GPA, len, 0, 8));
+	d = ok; d.flags = 1;
+	EXPECT_EQ(-EINVAL, try_alloc(&v, &d, QUEUE_GPA, len, 0, sizeof(d)));
+	d = ok; d.layout = 2;
+	EXPECT_EQ(-EINVAL, try_alloc(&v, &d, QUEUE_GPA, len, 0, sizeof(d)));
+	d = ok; d.log2size = 20;
+	EXPECT_EQ(-EINVAL, try_alloc(&v, &d, QUEUE_GPA, 16 << 20, 0, sizeof(d)));
+	EXPECT_EQ(-EINVAL, try_alloc(&v, &ok, QUEUE_GPA, len * 2, 0, sizeof(ok)));
+	EXPECT_EQ(-EINVAL, try_alloc(&v, &ok, QUEUE_GPA + 16, len, 0, sizeof(ok)));
+	d = ok; d.caps = 4;
+	EXPECT_EQ(-EINVAL, try_alloc(&v, &d, QUEUE_GPA, len, 0, sizeof(d)));
+	d = ok; d.batch = 65;
+	EXPECT_EQ(-EINVAL, try_alloc(&v, &d, QUEUE_GPA, len, 0, sizeof(d)));
+	d = ok; d.reg_gpa += 4;
+	EXPECT_EQ(-EINVAL, try_alloc(&v, &d, QUEUE_GPA, len, 0, sizeof(d)));
+	d = ok; d.irq_eventfd = -2;
+	EXPECT_EQ(-EINVAL, try_alloc(&v, &d, QUEUE_GPA, len, 0, sizeof(d)));
+	EXPECT_EQ(-EINVAL, try_alloc(&v, &ok, QUEUE_GPA, len, 1, sizeof(ok)))
+		TH_LOG("the main CMDQ has index 0 only");
+	d = ok; d.layout = VCMDQ_SW_LAYOUT_TEGRA241;
+	EXPECT_EQ(-EINVAL, try_alloc(&v, &d, QUEUE_GPA, len, 32, sizeof(d)));
+	d = ok; d.ctl_fd = v.iommufd;
+	EXPECT_EQ(-EINVAL, try_alloc(&v, &d, QUEUE_GPA, len, 0, sizeof(d)));
+	d = ok; d.ctl_fd = 999;
+	EXPECT_EQ(-EBADF, try_alloc(&v, &d, QUEUE_GPA, len, 0, sizeof(d)));
+	d = ok; d.vm_fd = v.iommufd;
+	EXPECT_EQ(-EBADF, try_alloc(&v, &d, QUEUE_GPA, len, 0, sizeof(d)));
+	d = ok; d.gerror_eventfd = v.iommufd;
+	EXPECT_EQ(-EINVAL, try_alloc(&v, &d, QUEUE_GPA, len, 0, sizeof(d)));
+	d = ok; d.reg_uaddr = 0x1000;
+	EXPECT_EQ(-EFAULT, try_alloc(&v, &d, QUEUE_GPA, len, 0, sizeof(d)));
+	/* queue memory not mapped in the IOAS */
+	EXPECT_GT(0, try_alloc(&v, &ok, 0x20000000, len, 0, sizeof(ok)));
+
+	/* all that left nothing behind: the same control file binds now */
+	id = try_alloc(&v, &ok, QUEUE_GPA, len, 0, sizeof(ok));
+	ASSERT_LT(0, id) TH_LOG("valid alloc: %s", strerror(-id));
+	EXPECT_EQ(-EBUSY, try_alloc(&v, &ok, QUEUE_GPA, len, 0, sizeof(ok)));
+	/* another queue on the same register page: its doorbells overlap */
+	ctl2 = open("/dev/vcmdq-sw", O_RDWR);
+	ASSERT_LE(0, ctl2);
+	d = ok; d.ctl_fd = ctl2;
+	EXPECT_EQ(-EEXIST, try_alloc(&v, &d, QUEUE_GPA, len, 0, sizeof(d)));
+
+	EXPECT_EQ(-1, ioctl(v.ctl, VCMDQ_SW_RESUME, &r));
+	EXPECT_EQ(EINVAL, errno) TH_LOG("RESUME of a queue not stopped");
+	EXPECT_EQ(-1, ioctl(v.ctl, VCMDQ_SW_GET_STATS, &st));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, ioctl(v.ctl, _IO(VCMDQ_SW_TYPE, 0x7f), 0));
+	EXPECT_EQ(ENOTTY, errno);
+
+	ASSERT_EQ(0, destroy(v.iommufd, id));
+	/* a stopped queue never binds again */
+	EXPECT_EQ(-EBUSY, try_alloc(&v, &ok, QUEUE_GPA, len, 0, sizeof(ok)));
+	EXPECT_EQ(-1, ioctl(v.ctl, VCMDQ_SW_RESUME, &r));
+	EXPECT_EQ(ENODEV, errno);
+	close(ctl2);
+	vmm_teardown(&v);
+}
+
+TEST_HARNESS_MAIN

@@ -1,0 +1,137 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * An L2 guest that drives an SMMUv3 command queue the way the Linux
+ * SMMUv3 driver does: write entries at PROD, store PROD, then wait for
+ * completion by polling CONS (CMD_SYNC CS=NONE) or the MSI write into the
+ * CMD_SYNC entry itself (CS=IRQ, MSIADDR = the entry, MSIDATA = 0). On
+ * CERROR_ILL it replaces the failing entry with a CMD_SYNC, waits for
+ * GERROR.CMDQ_ERR to be active and acknowledges it in GERRORN, as
+ * arm_smmu_gerror_handler() and arm_smmu_cmdq_skip_err() do; any other
+ * error ends the run. A CMD_SYNC with CS=IRQ in the script gets its own
+ * address as MSIADDR when the guest writes it into the queue.
+ *
+ * Entered with
+ *   x0 register page          x1 batches to run     x2 results (RAM)
+ *   x3 script (RAM)           x4 queue base         x5 log2size
+ *   x6 PROD offset            x7 CONS offset        x8 GERROR offset
+ *   x9 GERRORN offset         x10 batches in the script (cycled)
+ * Script: per batch a 16-byte header (u32 entries, u32 mode: 0 = poll
+ * CONS, 1 = poll the MSI word of the batch's last entry), then the
+ * entries. Results: [0] status (0, or 0x100 | CONS.ERR of a fatal error),
+ * [8] errors recovered << 8 | last CONS.ERR, [16] batches done,
+ * [24 + 8 * i] counter ticks of batch i (first 4096 batches).
+ * Ends by storing the batch count to +0xff0 (no doorbell: exits), then
+ * spins.
+ */
+	.section .rodata
+	.balign 4
+
+	.globl guest_cmdq_start, guest_cmdq_end
+guest_cmdq_start:
+	mov	x11, #1
+	lsl	x11, x11, x5		/* size */
+	lsl	x12, x11, #1
+	sub	x12, x12, #1		/* pointer mask (wrap | index) */
+	sub	x13, x11, #1		/* index mask */
+	mov	x14, #0			/* batches done */
+	mov	x15, x3			/* script cursor */
+	mov	x16, #0			/* script batch */
+	ldr	w17, [x0, x7]		/* PROD starts at CONS */
+	and	x17, x17, x12
+
+batch:
+	cmp	x14, x1
+	b.hs	done
+	cmp	x16, x10
+	b.lo	1f
+	mov	x15, x3			/* cycle the script */
+	mov	x16, #0
+1:	ldr	w18, [x15]		/* entries */
+	ldr	w19, [x15, #4]		/* mode */
+	add	x15, x15, #16
+	isb
+	mrs	x20, cntvct_el0
+
+copy:	cbz	w18, posted
+	and	x21, x17, x13
+	add	x21, x4, x21, lsl #4
+	ldp	x22, x23, [x15], #16
+	mov	w24, #0x30ff		/* CMD_SYNC with CS=IRQ: MSI to itself */
+	and	w24, w22, w24
+	mov	w25, #0x1046
+	cmp	w24, w25
+	b.ne	2f
+	mov	x23, x21
+2:	stp	x22, x23, [x21]
+	add	x17, x17, #1
+	and	x17, x17, x12
+	sub	w18, w18, #1
+	b	copy
+
+posted:	dsb	ishst			/* entries before PROD */
+	str	w17, [x0, x6]
+	cbnz	w19, poll_msi
+
+poll_cons:
+	ldr	w21, [x0, x7]
+	ubfx	w22, w21, #24, #7
+	cbnz	w22, error
+	and	w21, w21, w12
+	cmp	w21, w17
+	b.ne	poll_cons
+	b	finished
+
+poll_msi:
+	sub	x21, x17, #1
+	and	x21, x21, x13
+	add	x21, x4, x21, lsl #4
+1:	ldr	w22, [x21]
+	cbz	w22, finished
+	ldr	w22, [x0, x7]
+	ubfx	w22, w22, #24, #7
+	cbnz	w22, error
+	b	1b
+
+error:	ldr	x23, [x2, #8]
+	add	x23, x23, #0x100
+	bfi	x23, x22, #0, #8
+	str	x23, [x2, #8]
+	cmp	w22, #1
+	b.ne	fatal
+	ldr	w21, [x0, x7]		/* the failing entry: CMD_SYNC instead */
+	and	x21, x21, x13
+	add	x21, x4, x21, lsl #4
+	mov	x23, #0x46
+	stp	x23, xzr, [x21]
+	dsb	ishst
+3:	ldr	w23, [x0, x8]		/* wait for GERROR.CMDQ_ERR active */
+	ldr	w24, [x0, x9]
+	eor	w24, w23, w24
+	tbz	w24, #0, 3b
+	str	w23, [x0, x9]		/* acknowledge: GERRORN = GERROR */
+2:	ldr	w23, [x0, x7]		/* until CONS.ERR is cleared */
+	ubfx	w23, w23, #24, #7
+	cbnz	w23, 2b
+	cbnz	w19, poll_msi
+	b	poll_cons
+
+fatal:	orr	x23, x22, #0x100
+	str	x23, [x2]
+	b	done
+
+finished:
+	isb
+	mrs	x21, cntvct_el0
+	sub	x21, x21, x20
+	cmp	x14, #4096
+	b.hs	3f
+	add	x22, x2, #24
+	str	x21, [x22, x14, lsl #3]
+3:	add	x14, x14, #1
+	add	x16, x16, #1
+	str	x14, [x2, #16]
+	b	batch
+
+done:	str	w14, [x0, #0xff0]
+4:	b	4b
+guest_cmdq_end:

@@ -1,0 +1,713 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The reference VMM of tests/fastpath (see vmm.h).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <linux/iommufd.h>
+#include <linux/vfio.h>
+
+#include "vmm.h"
+
+#define PCI_DEV		"0000:00:01.0"
+
+extern const uint8_t guest_cmdq_start[], guest_cmdq_end[];
+
+static int fail(const char *what)
+{
+	int err = errno ? errno : EINVAL;
+
+	fprintf(stderr, "# vmm: %s: %s\n", what, strerror(err));
+	return -err;
+}
+
+/* ---- commands ---- */
+
+static uint64_t tlbi0(uint64_t op, uint16_t asid)
+{
+	return op | GUEST_VMID << 32 | (uint64_t)asid << 48;
+}
+
+struct vmm_cmd cmd_tlbi_nh_asid(uint16_t asid)
+{
+	return (struct vmm_cmd){ { tlbi0(OP_TLBI_NH_ASID, asid), 0 } };
+}
+
+struct vmm_cmd cmd_tlbi_nh_va(uint16_t asid, uint64_t va)
+{
+	/* leaf, no range (NUM = SCALE = TG = 0) */
+	return (struct vmm_cmd){ { tlbi0(OP_TLBI_NH_VA, asid), va | 1 } };
+}
+
+struct vmm_cmd cmd_tlbi_nh_all(void)
+{
+	return (struct vmm_cmd){ { OP_TLBI_NH_ALL | GUEST_VMID << 32, 0 } };
+}
+
+struct vmm_cmd cmd_tlbi_s2_ipa(uint64_t ipa)
+{
+	return (struct vmm_cmd){ { OP_TLBI_S2_IPA | GUEST_VMID << 32, ipa } };
+}
+
+struct vmm_cmd cmd_atc_inv(uint32_t sid, uint64_t addr)
+{
+	return (struct vmm_cmd){ { OP_ATC_INV | (uint64_t)sid << 32, addr } };
+}
+
+struct vmm_cmd cmd_cfgi_cd(uint32_t sid)
+{
+	return (struct vmm_cmd){ { OP_CFGI_CD | (uint64_t)sid << 32, 1 } };
+}
+
+struct vmm_cmd cmd_cfgi_ste(uint32_t sid)
+{
+	return (struct vmm_cmd){ { OP_CFGI_STE | (uint64_t)sid << 32, 1 } };
+}
+
+struct vmm_cmd cmd_sync(void)
+{
+	return (struct vmm_cmd){ { OP_CMD_SYNC, 0 } };
+}
+
+void batch_add(struct vmm_batch *b, struct vmm_cmd c)
+{
+	if (b->n < sizeof(b->cmd) / sizeof(b->cmd[0]))
+		b->cmd[b->n++] = c;
+}
+
+/*
+ * As arm_smmu_cmdq_build_sync_cmd(): CS=IRQ, MSH=ISH, MSIATTR=OIWB and
+ * MSIDATA 0; MSIADDR (the entry itself) is filled in by the guest, which
+ * alone knows where in the queue the entry lands.
+ */
+void batch_sync(struct vmm_batch *b, bool msi)
+{
+	struct vmm_cmd c = cmd_sync();
+
+	if (msi)
+		c.w[0] |= 1ULL << 12 | 3ULL << 22 | 0xfULL << 24;
+	batch_add(b, c);
+	b->msi = msi;
+}
+
+/* ---- iommufd ---- */
+
+static int write_str(const char *path, const char *s)
+{
+	int fd = open(path, O_WRONLY), ret = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, s, strlen(s)) < 0)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+static int bind_vfio(char *cdev, size_t len)
+{
+	const char *base = "/sys/bus/pci/devices/" PCI_DEV;
+	char path[256];
+	struct dirent *d;
+	DIR *dir;
+
+	snprintf(path, sizeof(path), "%s/driver/unbind", base);
+	write_str(path, PCI_DEV);	/* not bound is fine */
+	snprintf(path, sizeof(path), "%s/driver_override", base);
+	if (write_str(path, "vfio-pci"))
+		return -ENODEV;
+	if (write_str("/sys/bus/pci/drivers_probe", PCI_DEV))
+		return -ENODEV;
+	snprintf(path, sizeof(path), "%s/vfio-dev", base);
+	dir = opendir(path);
+	if (!dir)
+		return -ENOENT;
+	while ((d = readdir(dir)))
+		if (!strncmp(d->d_name, "vfio", 4))
+			break;
+	if (d)
+		snprintf(cdev, len, "/dev/vfio/devices/%s", d->d_name);
+	closedir(dir);
+	return d ? 0 : -ENOENT;
+}
+
+static int ioas_map(struct vmm *v, uint64_t iova, void *va, uint64_t len)
+{
+	struct iommu_ioas_map map = {
+		.size = sizeof(map),
+		.flags = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE |
+			 IOMMU_IOAS_MAP_WRITEABLE,
+		.ioas_id = v->ioas_id,
+		.user_va = (uintptr_t)va,
+		.length = len,
+		.iova = iova,
+	};
+
+	return ioctl(v->iommufd, IOMMU_IOAS_MAP, &map) ? fail("IOAS_MAP") : 0;
+}
+
+/* vfio device, IOAS, nest-parent HWPT, ARM SMMUv3 vIOMMU, vDEVICE */
+int vmm_iommufd_setup(struct vmm *v)
+{
+	struct vfio_device_bind_iommufd bind = { .argsz = sizeof(bind) };
+	struct vfio_device_attach_iommufd_pt attach = { .argsz = sizeof(attach) };
+	struct iommu_ioas_alloc ioas = { .size = sizeof(ioas) };
+	struct iommu_hwpt_alloc s2 = {
+		.size = sizeof(s2), .flags = IOMMU_HWPT_ALLOC_NEST_PARENT,
+	};
+	struct iommu_viommu_alloc viommu = {
+		.size = sizeof(viommu), .type = IOMMU_VIOMMU_TYPE_ARM_SMMUV3,
+	};
+	struct iommu_vdevice_alloc vdev = {
+		.size = sizeof(vdev), .virt_id = VSID,
+	};
+	char cdev[300];
+	int ret;
+
+	ret = bind_vfio(cdev, sizeof(cdev));
+	if (ret) {
+		errno = -ret;
+		return fail("binding " PCI_DEV " to vfio-pci");
+	}
+	v->iommufd = open("/dev/iommu", O_RDWR);
+	if (v->iommufd < 0)
+		return fail("open /dev/iommu");
+	v->devfd = open(cdev, O_RDWR);
+	if (v->devfd < 0)
+		return fail(cdev);
+	bind.iommufd = v->iommufd;
+	if (ioctl(v->devfd, VFIO_DEVICE_BIND_IOMMUFD, &bind))
+		return fail("VFIO_DEVICE_BIND_IOMMUFD");
+	v->dev_id = bind.out_devid;
+	if (ioctl(v->iommufd, IOMMU_IOAS_ALLOC, &ioas))
+		return fail("IOMMU_IOAS_ALLOC");
+	v->ioas_id = ioas.out_ioas_id;
+	s2.dev_id = v->dev_id;
+	s2.pt_id = v->ioas_id;
+	if (ioctl(v->iommufd, IOMMU_HWPT_ALLOC, &s2))
+		return fail("IOMMU_HWPT_ALLOC nest parent");
+	v->s2_id = s2.out_hwpt_id;
+	attach.pt_id = v->s2_id;
+	if (ioctl(v->devfd, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &attach))
+		return fail("VFIO_DEVICE_ATTACH_IOMMUFD_PT");
+	viommu.dev_id = v->dev_id;
+	viommu.hwpt_id = v->s2_id;
+	if (ioctl(v->iommufd, IOMMU_VIOMMU_ALLOC, &viommu))
+		return fail("IOMMU_VIOMMU_ALLOC (booted without arm_smmu_v3.test_viommu_without_s2fwb=1?)");
+	v->viommu_id = viommu.out_viommu_id;
+	vdev.viommu_id = v->viommu_id;
+	vdev.dev_id = v->dev_id;
+	if (ioctl(v->iommufd, IOMMU_VDEVICE_ALLOC, &vdev))
+		return fail("IOMMU_VDEVICE_ALLOC");
+	v->vdev_id = vdev.out_vdevice_id;
+	return 0;
+}
+
+static void set_layout(struct vmm *v, uint32_t layout)
+{
+	v->layout = layout;
+	if (layout == VCMDQ_SW_LAYOUT_SMMUV3) {
+		v->prod_off = 0x98;
+		v->cons_off = 0x9c;
+		v->gerror_off = 0x60;
+		v->gerrorn_off = 0x64;
+	} else {	/* tegra241 VCMDQ 0 */
+		v->prod_off = 0x04;
+		v->cons_off = 0x00;
+		v->gerror_off = 0x10;
+		v->gerrorn_off = 0x14;
+	}
+}
+
+/*
+ * Everything but the queue: iommufd objects, a VM with RAM at GPA 0 that
+ * is also the IOAS (IOVA = GPA, the queue's range mapped on its own so a
+ * test can unmap it), the register page (a read-only memslot over the
+ * shadow page for the fast path; no memslot, so every access exits, for
+ * the trap path).
+ */
+int vmm_setup(struct vmm *v, enum vmm_mode mode, uint32_t layout,
+	      uint32_t log2size)
+{
+	int ret;
+
+	memset(v, 0, sizeof(*v));
+	v->iommufd = v->devfd = v->ctl = v->gerror_efd = -1;
+	v->vm.kvm_fd = v->vm.vm_fd = v->vm.vcpu_fd = -1;
+	v->mode = mode;
+	v->log2size = log2size;
+	set_layout(v, layout);
+
+	ret = vmm_iommufd_setup(v);
+	if (ret)
+		return ret;
+	ret = kvm_vm_create(&v->vm);
+	if (ret)
+		return ret;
+	v->ram = kvm_vm_add_slot(&v->vm, 0, RAM_SIZE, 0);
+	if (!v->ram)
+		return -ENOMEM;
+	ret = ioas_map(v, 0, v->ram, QUEUE_GPA);
+	if (!ret)
+		ret = ioas_map(v, QUEUE_GPA, v->ram + QUEUE_GPA, QUEUE_MAP_LEN);
+	if (!ret)
+		ret = ioas_map(v, QUEUE_GPA + QUEUE_MAP_LEN,
+			       v->ram + QUEUE_GPA + QUEUE_MAP_LEN,
+			       RAM_SIZE - QUEUE_GPA - QUEUE_MAP_LEN);
+	if (ret)
+		return ret;
+	v->regs = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (v->regs == MAP_FAILED) {
+		v->regs = NULL;
+		return fail("mmap register page");
+	}
+	if (mode == VMM_FAST) {
+		ret = kvm_vm_add_slot_mem(&v->vm, REG_GPA, 4096,
+					  KVM_MEM_READONLY, v->regs);
+		if (ret)
+			return ret;
+	}
+	return kvm_vcpu_create(&v->vm);
+}
+
+void vmm_fill_alloc(struct vmm *v, struct iommu_hw_queue_vcmdq_sw *d)
+{
+	*d = (struct iommu_hw_queue_vcmdq_sw){
+		.layout = v->layout,
+		.ctl_fd = v->ctl,
+		.vm_fd = v->vm.vm_fd,
+		.log2size = v->log2size,
+		.caps = VCMDQ_SW_CAP_MSI,
+		.irq_eventfd = -1,
+		.gerror_eventfd = v->gerror_efd,
+		.reg_gpa = REG_GPA,
+		.reg_uaddr = (uintptr_t)v->regs,
+	};
+}
+
+/* The fast path: /dev/vcmdq-sw, then IOMMU_HW_QUEUE_ALLOC. */
+int vmm_alloc_queue(struct vmm *v)
+{
+	struct iommu_hw_queue_vcmdq_sw data;
+	struct iommu_hw_queue_alloc alloc = {
+		.size = sizeof(alloc),
+		.type = IOMMU_HW_QUEUE_TYPE_VCMDQ_SW,
+		.nesting_parent_iova = QUEUE_GPA,
+		.length = 16ULL << v->log2size,
+		.data_len = sizeof(data),
+		.data_uptr = (uintptr_t)&data,
+	};
+
+	v->ctl = open("/dev/vcmdq-sw", O_RDWR | O_CLOEXEC);
+	if (v->ctl < 0)
+		return fail("open /dev/vcmdq-sw");
+	v->gerror_efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (v->gerror_efd < 0)
+		return fail("eventfd");
+	vmm_fill_alloc(v, &data);
+	alloc.viommu_id = v->viommu_id;
+	if (ioctl(v->iommufd, IOMMU_HW_QUEUE_ALLOC, &alloc))
+		return fail("IOMMU_HW_QUEUE_ALLOC VCMDQ_SW");
+	v->hwq_id = alloc.out_hw_queue_id;
+	return 0;
+}
+
+/* ---- the VMM's event loop for the fast path (exits, faults) ---- */
+
+static void *event_loop(void *arg)
+{
+	struct vmm *v = arg;
+	struct vcmdq_sw_event ev;
+	struct pollfd p = { .fd = v->ctl, .events = POLLIN };
+
+	while (!v->events_stop) {
+		if (poll(&p, 1, 20) <= 0 || !(p.revents & POLLIN))
+			continue;
+		if (read(v->ctl, &ev, sizeof(ev)) != sizeof(ev))
+			continue;
+		if (ev.type == VCMDQ_SW_EVENT_EXIT) {
+			unsigned int i = v->nr_exit_events++ % 8;
+
+			v->exit_index[i] = ev.index;
+			v->cons_at_exit[i] = vmm_reg(v, v->cons_off);
+			v->exit_cmd[i][0] = ev.cmd[0];
+			v->exit_cmd[i][1] = ev.cmd[1];
+			if (v->on_exit)
+				v->on_exit(v, &ev);
+		} else if (ev.type == VCMDQ_SW_EVENT_UNMAPPED) {
+			v->unmapped_events++;
+		} else {
+			v->nr_other_events++;
+		}
+	}
+	return NULL;
+}
+
+int vmm_start_events(struct vmm *v)
+{
+	v->events_stop = false;
+	if (pthread_create(&v->events, NULL, event_loop, v))
+		return fail("pthread_create");
+	v->events_running = true;
+	return 0;
+}
+
+void vmm_stop_events(struct vmm *v)
+{
+	if (!v->events_running)
+		return;
+	v->events_stop = true;
+	pthread_join(v->events, NULL);
+	v->events_running = false;
+}
+
+/* ---- guest ---- */
+
+int vmm_load(struct vmm *v, const struct vmm_batch *b, unsigned int nb,
+	     unsigned long nrun)
+{
+	uint8_t *s = v->ram + SCRIPT_GPA;
+	uint64_t regs[11] = {
+		REG_GPA, nrun, RES_GPA, SCRIPT_GPA, QUEUE_GPA, v->log2size,
+		v->prod_off, v->cons_off, v->gerror_off, v->gerrorn_off, nb,
+	};
+	unsigned int i, j;
+
+	for (i = 0; i < nb; i++) {
+		uint32_t hdr[4] = { b[i].n, b[i].msi, 0, 0 };
+
+		memcpy(s, hdr, sizeof(hdr));
+		s += sizeof(hdr);
+		for (j = 0; j < b[i].n; j++, s += 16)
+			memcpy(s, b[i].cmd[j].w, 16);
+		if (s > v->ram + RAM_SIZE) {
+			errno = E2BIG;
+			return fail("script larger than guest RAM");
+		}
+	}
+	memset(v->ram + RES_GPA, 0, 24 + 4096 * 8);
+	v->nbatches = nrun;
+	v->kvm_exits = v->mmio_exits = 0;
+	return kvm_vm_load(&v->vm, v->ram, guest_cmdq_start, guest_cmdq_end,
+			   regs, 11);
+}
+
+uint64_t vmm_result(const struct vmm *v, unsigned int idx)
+{
+	uint64_t r;
+
+	memcpy(&r, v->ram + RES_GPA + idx * 8, 8);
+	return r;
+}
+
+uint32_t vmm_reg(const struct vmm *v, uint32_t off)
+{
+	return __atomic_load_n((const uint32_t *)(v->regs + off),
+			       __ATOMIC_ACQUIRE);
+}
+
+static void reg_write(struct vmm *v, uint32_t off, uint32_t val)
+{
+	__atomic_store_n((uint32_t *)(v->regs + off), val, __ATOMIC_RELEASE);
+}
+
+int vmm_stats(const struct vmm *v, struct vcmdq_sw_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->size = sizeof(*st);
+	return ioctl(v->ctl, VCMDQ_SW_GET_STATS, st) ? fail("GET_STATS") : 0;
+}
+
+int vmm_invalidate(struct vmm *v, const struct vmm_cmd *cmds, uint32_t n,
+		   uint32_t *done)
+{
+	struct iommu_hwpt_invalidate inv = {
+		.size = sizeof(inv),
+		.hwpt_id = v->viommu_id,
+		.data_uptr = (uintptr_t)cmds,
+		.data_type = IOMMU_VIOMMU_INVALIDATE_DATA_ARM_SMMUV3,
+		.entry_len = sizeof(*cmds),
+		.entry_num = n,
+	};
+	int ret = 0;
+
+	v->trap_invalidates++;
+	if (ioctl(v->iommufd, IOMMU_HWPT_INVALIDATE, &inv))
+		ret = -errno;
+	*done = inv.entry_num;
+	return ret;
+}
+
+/* ---- the trap path: today's VMM ---- */
+
+static uint32_t qmask(const struct vmm *v)
+{
+	return (2U << v->log2size) - 1;
+}
+
+static struct vmm_cmd *q_entry(struct vmm *v, uint32_t ptr)
+{
+	return (struct vmm_cmd *)(v->ram + QUEUE_GPA) +
+	       (ptr & ((1U << v->log2size) - 1));
+}
+
+/* What a VMM hands to IOMMU_HWPT_INVALIDATE, and what it runs itself. */
+static bool trap_kernel_cmd(uint8_t op)
+{
+	return op != OP_CMD_SYNC && op != OP_CFGI_STE;
+}
+
+static void trap_error(struct vmm *v, uint32_t at, uint32_t cerror)
+{
+	v->cons = (at & qmask(v)) | cerror << 24;
+	reg_write(v, v->cons_off, v->cons);
+	v->gerror ^= 1;
+	reg_write(v, v->gerror_off, v->gerror);
+}
+
+/* Consume [CONS, PROD) as a VMM does at the PROD exit. */
+static void trap_process(struct vmm *v)
+{
+	uint32_t prod = vmm_reg(v, v->prod_off) & qmask(v);
+	uint32_t cons = v->cons & qmask(v);
+	struct vmm_cmd batch[64];
+	uint32_t nb = 0, first = cons, done;
+
+	if (v->cons >> 24)
+		return;		/* stopped at an error until GERRORN */
+	while (cons != prod) {
+		struct vmm_cmd c = *q_entry(v, cons);
+		uint8_t op = c.w[0] & 0xff;
+
+		if (trap_kernel_cmd(op)) {
+			if (!nb)
+				first = cons;
+			batch[nb++] = c;
+		}
+		if (!trap_kernel_cmd(op) || nb == 64) {
+			if (nb && vmm_invalidate(v, batch, nb, &done)) {
+				trap_error(v, first + done, 1);
+				return;
+			}
+			nb = 0;
+		}
+		if (op == OP_CFGI_STE && v->on_exit) {
+			struct vcmdq_sw_event ev = {
+				.type = VCMDQ_SW_EVENT_EXIT, .index = cons,
+				.cmd = { c.w[0], c.w[1] },
+			};
+
+			v->on_exit(v, &ev);
+		}
+		if (op == OP_CMD_SYNC && ((c.w[0] >> 12) & 3) == 1) {
+			uint64_t addr = c.w[1] & 0xffffffffffffcULL;
+
+			if (addr + 4 <= RAM_SIZE)
+				memset(v->ram + addr, 0, 4);	/* MSIDATA 0 */
+		}
+		cons = (cons + 1) & qmask(v);
+		v->cons = cons;
+		reg_write(v, v->cons_off, cons);
+	}
+	if (nb && vmm_invalidate(v, batch, nb, &done))
+		trap_error(v, first + done, 1);
+}
+
+static int trap_mmio(struct vmm *v)
+{
+	struct kvm_run *run = v->vm.run;
+	uint32_t off = run->mmio.phys_addr - REG_GPA, val = 0;
+
+	if (run->mmio.phys_addr < REG_GPA || off >= 4096 || run->mmio.len != 4)
+		return -EINVAL;
+	if (!run->mmio.is_write) {
+		val = vmm_reg(v, off);
+		memcpy(run->mmio.data, &val, 4);
+		return 0;
+	}
+	memcpy(&val, run->mmio.data, 4);
+	if (off == REG_DONE)
+		return 1;
+	if (off == v->gerror_off || off == v->cons_off)
+		return 0;	/* read-only to the guest */
+	reg_write(v, off, val);
+	if (off == v->gerrorn_off) {
+		v->gerrorn = val;
+		if (!((v->gerror ^ v->gerrorn) & 1) && v->cons >> 24) {
+			v->cons &= qmask(v);
+			reg_write(v, v->cons_off, v->cons);
+		}
+	}
+	if (off == v->prod_off || off == v->gerrorn_off)
+		trap_process(v);
+	return 0;
+}
+
+static int __vmm_run(struct vmm *v, unsigned int secs);
+
+/* Where a guest that does not finish is stuck. */
+static void vmm_dump(const struct vmm *v)
+{
+	struct vcmdq_sw_stats st;
+
+	fprintf(stderr, "# vmm: PROD 0x%x CONS 0x%x GERROR 0x%x GERRORN 0x%x; guest status 0x%llx errors 0x%llx batches %llu\n",
+		vmm_reg(v, v->prod_off), vmm_reg(v, v->cons_off),
+		vmm_reg(v, v->gerror_off), vmm_reg(v, v->gerrorn_off),
+		(unsigned long long)vmm_result(v, 0),
+		(unsigned long long)vmm_result(v, 1),
+		(unsigned long long)vmm_result(v, 2));
+	if (v->mode == VMM_FAST && !vmm_stats(v, &st))
+		fprintf(stderr, "# vmm: stats: doorbells %llu wakes %llu cmds %llu host %llu batches %llu syncs %llu/%llu exits %llu errors %llu faults %llu\n",
+			(unsigned long long)st.doorbells,
+			(unsigned long long)st.wakes,
+			(unsigned long long)st.cmds,
+			(unsigned long long)st.host_cmds,
+			(unsigned long long)st.batches,
+			(unsigned long long)st.host_syncs,
+			(unsigned long long)st.guest_syncs,
+			(unsigned long long)st.exits,
+			(unsigned long long)st.errors,
+			(unsigned long long)st.faults);
+}
+
+static void tick(int sig)
+{
+	(void)sig;
+}
+
+/*
+ * A guest spinning on memory never exits by itself: interrupt KVM_RUN of
+ * this thread every 100 ms (KVM_EXIT_INTR) so the deadline can be checked.
+ */
+static int watchdog_start(timer_t *t)
+{
+	struct sigevent sev = {
+		.sigev_notify = SIGEV_THREAD_ID,
+		.sigev_signo = SIGALRM,
+	};
+	struct itimerspec its = {
+		.it_value.tv_nsec = 100000000,
+		.it_interval.tv_nsec = 100000000,
+	};
+	struct sigaction sa = { .sa_handler = tick };
+
+	sev._sigev_un._tid = gettid();
+	if (sigaction(SIGALRM, &sa, NULL) ||
+	    timer_create(CLOCK_MONOTONIC, &sev, t))
+		return fail("watchdog timer");
+	if (timer_settime(*t, 0, &its, NULL)) {
+		timer_delete(*t);
+		return fail("watchdog timer");
+	}
+	return 0;
+}
+
+int vmm_run(struct vmm *v, unsigned int secs)
+{
+	timer_t t;
+	int ret = watchdog_start(&t);
+
+	if (ret)
+		return ret;
+	ret = __vmm_run(v, secs);
+	timer_delete(t);
+	return ret;
+}
+
+static int __vmm_run(struct vmm *v, unsigned int secs)
+{
+	time_t end = time(NULL) + secs;
+	struct kvm_run *run;
+	int reason, ret;
+
+	for (;;) {
+		if (time(NULL) > end) {
+			vmm_dump(v);
+			errno = ETIMEDOUT;
+			return fail("guest did not finish");
+		}
+		reason = kvm_vcpu_run(&v->vm);
+		if (reason < 0)
+			return reason;
+		run = v->vm.run;
+		if (reason == KVM_EXIT_INTR)
+			continue;
+		if (reason != KVM_EXIT_MMIO) {
+			fprintf(stderr, "# vmm: unexpected exit %s\n",
+				kvm_exit_name(reason));
+			return -EIO;
+		}
+		v->mmio_exits++;
+		if (run->mmio.is_write &&
+		    run->mmio.phys_addr == REG_GPA + REG_DONE)
+			return 0;
+		v->kvm_exits++;
+		if (v->mode != VMM_TRAP) {
+			fprintf(stderr, "# vmm: fast path exit at 0x%llx len %u %s\n",
+				(unsigned long long)run->mmio.phys_addr,
+				run->mmio.len, run->mmio.is_write ? "write" : "read");
+			return -EIO;
+		}
+		ret = trap_mmio(v);
+		if (ret < 0) {
+			fprintf(stderr, "# vmm: bad register access at 0x%llx\n",
+				(unsigned long long)run->mmio.phys_addr);
+			return ret;
+		}
+	}
+}
+
+int vmm_run_until_mmio(struct vmm *v, uint64_t *gpa, bool *write)
+{
+	int reason;
+
+	do {
+		reason = kvm_vcpu_run(&v->vm);
+	} while (reason == KVM_EXIT_INTR);
+	if (reason != KVM_EXIT_MMIO)
+		return reason < 0 ? reason : -EIO;
+	*gpa = v->vm.run->mmio.phys_addr;
+	*write = v->vm.run->mmio.is_write;
+	return 0;
+}
+
+void vmm_teardown(struct vmm *v)
+{
+	vmm_stop_events(v);
+	if (v->ctl >= 0)
+		close(v->ctl);
+	if (v->gerror_efd >= 0)
+		close(v->gerror_efd);
+	kvm_vm_destroy(&v->vm);
+	if (v->ram)
+		munmap(v->ram, RAM_SIZE);
+	if (v->regs)
+		munmap(v->regs, 4096);
+	if (v->devfd >= 0)
+		close(v->devfd);
+	if (v->iommufd >= 0)
+		close(v->iommufd);
+	v->ctl = v->gerror_efd = v->devfd = v->iommufd = -1;
+	v->ram = v->regs = NULL;
+}
+
+double vmm_ticks_to_us(uint64_t ticks)
+{
+	uint64_t frq;
+
+	asm volatile("mrs %0, cntfrq_el0" : "=r"(frq));
+	return frq ? ticks * 1e6 / frq : 0;
+}

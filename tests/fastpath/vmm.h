@@ -1,0 +1,130 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * A reference VMM for vcmdq-sw tests: one L2 guest with a vSMMU command
+ * queue, backed either by the kernel fast path (IOMMU_HW_QUEUE_TYPE_VCMDQ_SW)
+ * or by the trap path of today's VMMs (every register access exits; the VMM
+ * reads the queue at the PROD exit and calls IOMMU_HWPT_INVALIDATE).
+ */
+#ifndef VCMDQ_TESTS_VMM_H
+#define VCMDQ_TESTS_VMM_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <linux/vcmdq_sw.h>
+
+#include "kvm/kvm_util.h"
+
+#define VSID		0x42	/* the guest's SID of the device */
+#define GUEST_VMID	0x77ULL	/* what the guest writes; never reaches HW */
+
+/* Guest physical layout */
+#define RAM_SIZE	(4UL << 20)
+#define RES_GPA		0x10000UL	/* guest results */
+#define QUEUE_GPA	0x40000UL	/* the command queue, up to 64 KiB */
+#define QUEUE_MAP_LEN	0x10000UL	/* mapped in the IOAS on its own */
+#define SCRIPT_GPA	0x80000UL	/* batches the guest posts */
+#define REG_GPA		0x30000000UL	/* the queue's register page */
+#define REG_DONE	0xff0		/* guest's "finished" store */
+
+/* Opcodes and fields, from the SMMUv3 architecture */
+#define OP_CFGI_STE	0x03ULL
+#define OP_CFGI_CD	0x05ULL
+#define OP_TLBI_NH_ALL	0x10ULL
+#define OP_TLBI_NH_ASID	0x11ULL
+#define OP_TLBI_NH_VA	0x12ULL
+#define OP_TLBI_S2_IPA	0x2aULL
+#define OP_ATC_INV	0x40ULL
+#define OP_CMD_SYNC	0x46ULL
+
+enum vmm_mode { VMM_FAST, VMM_TRAP };
+
+struct vmm_cmd {
+	uint64_t w[2];
+};
+
+/* A batch the guest posts: entries, then wait for CONS or for the MSI. */
+struct vmm_batch {
+	unsigned int n;
+	bool msi;
+	struct vmm_cmd cmd[72];
+};
+
+struct vmm {
+	enum vmm_mode mode;
+	uint32_t layout;		/* VCMDQ_SW_LAYOUT_* */
+	uint32_t log2size;
+	uint32_t prod_off, cons_off, gerror_off, gerrorn_off;
+
+	/* iommufd + vfio */
+	int iommufd, devfd;
+	uint32_t dev_id, ioas_id, s2_id, viommu_id, vdev_id;
+
+	/* KVM */
+	struct kvm_vm vm;
+	uint8_t *ram;
+	uint8_t *regs;			/* shadow (fast) / emulated (trap) */
+
+	/* fast path */
+	int ctl, gerror_efd;
+	uint32_t hwq_id;
+	pthread_t events;
+	bool events_running;
+	volatile bool events_stop;
+	/* what the event thread saw */
+	unsigned int nr_exit_events, nr_other_events;
+	uint32_t exit_index[8], cons_at_exit[8];
+	uint64_t exit_cmd[8][2];
+	uint32_t unmapped_events;
+	void (*on_exit)(struct vmm *v, const struct vcmdq_sw_event *ev);
+	uint16_t marker_asid;		/* what on_exit invalidates */
+
+	/* trap path emulation */
+	uint32_t cons;			/* pointer | ERR << 24 */
+	uint32_t gerror, gerrorn;
+	unsigned long trap_invalidates;	/* IOMMU_HWPT_INVALIDATE calls */
+
+	/* per run */
+	unsigned long kvm_exits;	/* user-space exits during the batches */
+	unsigned long mmio_exits;
+	unsigned int nbatches;
+};
+
+/* builders */
+struct vmm_cmd cmd_tlbi_nh_asid(uint16_t asid);
+struct vmm_cmd cmd_tlbi_nh_va(uint16_t asid, uint64_t va);
+struct vmm_cmd cmd_tlbi_nh_all(void);
+struct vmm_cmd cmd_tlbi_s2_ipa(uint64_t ipa);
+struct vmm_cmd cmd_atc_inv(uint32_t sid, uint64_t addr);
+struct vmm_cmd cmd_cfgi_cd(uint32_t sid);
+struct vmm_cmd cmd_cfgi_ste(uint32_t sid);
+struct vmm_cmd cmd_sync(void);
+void batch_add(struct vmm_batch *b, struct vmm_cmd c);
+/* close the batch with a CMD_SYNC: CS=NONE, or CS=IRQ as an MSI */
+void batch_sync(struct vmm_batch *b, bool msi);
+
+/* All return 0 or a negative errno and print what failed. */
+int vmm_iommufd_setup(struct vmm *v);
+int vmm_setup(struct vmm *v, enum vmm_mode mode, uint32_t layout,
+	      uint32_t log2size);
+void vmm_fill_alloc(struct vmm *v, struct iommu_hw_queue_vcmdq_sw *d);
+int vmm_alloc_queue(struct vmm *v);
+int vmm_start_events(struct vmm *v);
+void vmm_stop_events(struct vmm *v);
+int vmm_load(struct vmm *v, const struct vmm_batch *b, unsigned int nb,
+	     unsigned long nrun);
+/* Run the guest until it stores to REG_DONE; -ETIMEDOUT after @secs. */
+int vmm_run(struct vmm *v, unsigned int secs);
+/* The vCPU's first exit; for tests expecting one at a given register. */
+int vmm_run_until_mmio(struct vmm *v, uint64_t *gpa, bool *write);
+void vmm_teardown(struct vmm *v);
+
+uint64_t vmm_result(const struct vmm *v, unsigned int idx);
+uint32_t vmm_reg(const struct vmm *v, uint32_t off);
+int vmm_stats(const struct vmm *v, struct vcmdq_sw_stats *st);
+int vmm_invalidate(struct vmm *v, const struct vmm_cmd *cmds, uint32_t n,
+		   uint32_t *done);
+double vmm_ticks_to_us(uint64_t ticks);
+
+#endif /* VCMDQ_TESTS_VMM_H */
