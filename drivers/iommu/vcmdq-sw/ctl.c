@@ -8,6 +8,7 @@
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/poll.h>
+#include <linux/uio.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
@@ -78,7 +79,8 @@ static int vcmdq_sw_ctl_open(struct inode *inode, struct file *file)
 	mutex_init(&q->lock);
 	init_waitqueue_head(&q->wait);
 	file->private_data = q;
-	return nonseekable_open(inode, file);
+	file->f_mode |= FMODE_NOWAIT;
+	return stream_open(inode, file);
 }
 
 static int vcmdq_sw_ctl_release(struct inode *inode, struct file *file)
@@ -90,23 +92,27 @@ static int vcmdq_sw_ctl_release(struct inode *inode, struct file *file)
 	return 0;
 }
 
-/* Events are read whole; a stopped queue with none left reads as EOF. */
-static ssize_t vcmdq_sw_ctl_read(struct file *file, char __user *buf,
-				 size_t count, loff_t *ppos)
+/*
+ * Events are read whole; a stopped queue with none left reads as EOF.
+ * Non-blocking reads (O_NONBLOCK, IOCB_NOWAIT from io_uring) return
+ * -EAGAIN when there is none, so io_uring waits on poll.
+ */
+static ssize_t vcmdq_sw_ctl_read_iter(struct kiocb *iocb, struct iov_iter *to)
 {
 	const size_t esz = sizeof(struct vcmdq_sw_event);
-	struct vcmdq_sw_queue *q = file->private_data;
-	struct vcmdq_sw_event ev;
+	struct vcmdq_sw_queue *q = iocb->ki_filp->private_data;
+	bool nowait = (iocb->ki_filp->f_flags & O_NONBLOCK) ||
+		      (iocb->ki_flags & IOCB_NOWAIT);
 	size_t done = 0;
 	int ret = 0;
 
-	if (count < esz)
+	if (iov_iter_count(to) < esz)
 		return -EINVAL;
 
 	mutex_lock(&q->lock);
 	while (!q->ev_count && !q->dead) {
 		mutex_unlock(&q->lock);
-		if (file->f_flags & O_NONBLOCK)
+		if (nowait)
 			return -EAGAIN;
 		ret = wait_event_interruptible(q->wait,
 					       READ_ONCE(q->ev_count) ||
@@ -115,9 +121,8 @@ static ssize_t vcmdq_sw_ctl_read(struct file *file, char __user *buf,
 			return ret;
 		mutex_lock(&q->lock);
 	}
-	while (q->ev_count && count - done >= esz) {
-		ev = q->events[q->ev_head];
-		if (copy_to_user(buf + done, &ev, esz)) {
+	while (q->ev_count && iov_iter_count(to) >= esz) {
+		if (copy_to_iter(&q->events[q->ev_head], esz, to) != esz) {
 			ret = -EFAULT;
 			break;
 		}
@@ -246,7 +251,7 @@ const struct file_operations vcmdq_sw_ctl_fops = {
 	.owner = THIS_MODULE,
 	.open = vcmdq_sw_ctl_open,
 	.release = vcmdq_sw_ctl_release,
-	.read = vcmdq_sw_ctl_read,
+	.read_iter = vcmdq_sw_ctl_read_iter,
 	.poll = vcmdq_sw_ctl_poll,
 	.unlocked_ioctl = vcmdq_sw_ctl_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,
