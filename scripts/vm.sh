@@ -74,9 +74,11 @@ done
 # The fast path end to end: the reference VMM, its guest, the KVM harness.
 for src in "$top"/tests/fastpath/*_test.c; do
 	name=$(basename "$src" .c)
-	"${CC_T[@]}" -I"$SRC/tools/testing/selftests" -o "$T/$name" "$src" \
+	"${CC_T[@]}" -I"$SRC/tools/testing/selftests" \
+		-idirafter "$SYSROOT/usr/include" -o "$T/$name" "$src" \
 		"$top"/tests/fastpath/vmm.c "$top"/tests/kvm/kvm_util.c \
-		"$top"/tests/fastpath/guest_*.S -lpthread ||
+		"$top"/tests/fastpath/guest_*.S \
+		-L"$SYSROOT/usr/lib/aarch64-linux-gnu" -luring -lpthread ||
 		die "cross-building $name failed"
 done
 # Upstream's iommufd selftests, against the IOMMUFD_TEST mock driver.

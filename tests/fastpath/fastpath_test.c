@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -142,6 +143,7 @@ static void run_exit_in_order(struct __test_metadata *_metadata,
 	ASSERT_GUEST_OK(&v, 1);
 	if (mode == VMM_FAST) {
 		vmm_stop_events(&v);
+		EXPECT_EQ(0, v.events_error);
 		EXPECT_EQ(0ULL, v.kvm_exits);
 		ASSERT_EQ(1ULL, v.nr_exit_events);
 		EXPECT_EQ(1ULL, v.exit_index[0]);
@@ -259,7 +261,16 @@ static struct run_figures figures(const struct vmm *v, unsigned int kind,
 	return f;
 }
 
-#define BENCH_ROUNDS	60
+#define BENCH_ROUNDS	300
+
+static int pin_to_cpu(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	return sched_setaffinity(0, sizeof(set), &set) ? -errno : 0;
+}
 
 static void bench_streams(struct vmm_batch *b)
 {
@@ -299,8 +310,16 @@ TEST(trap_vs_fast)
 		enum vmm_mode mode = m ? VMM_FAST : VMM_TRAP;
 
 		ASSERT_EQ(0, vmm_setup(&v, mode, VCMDQ_SW_LAYOUT_SMMUV3, 8));
+		/*
+		 * As a VMM would place them: the worker (created by, and
+		 * inheriting the CPUs of, the IOMMU_HW_QUEUE_ALLOC caller) on
+		 * CPU 1, the vCPU thread on CPU 0, so a guest spinning on
+		 * CONS never sits on the worker's CPU.
+		 */
+		ASSERT_EQ(0, pin_to_cpu(1));
 		if (mode == VMM_FAST)
 			ASSERT_EQ(0, vmm_alloc_queue(&v));
+		ASSERT_EQ(0, pin_to_cpu(0));
 		ASSERT_EQ(0, vmm_load(&v, b, 3, 3 * BENCH_ROUNDS));
 		ASSERT_EQ(0, vmm_run(&v, 600));
 		ASSERT_GUEST_OK(&v, 3 * BENCH_ROUNDS);
@@ -340,6 +359,7 @@ TEST(trap_vs_fast)
 
 TEST(destroy_viommu_with_live_queue)
 {
+	struct pollfd p = {};
 	struct vcmdq_sw_event ev;
 	struct vmm_batch b = {};
 	uint64_t gpa;
@@ -361,8 +381,18 @@ TEST(destroy_viommu_with_live_queue)
 	ASSERT_GUEST_OK(&v, 1);
 	EXPECT_EQ(0x101ULL, vmm_result(&v, 1));
 
+	/* nothing to read: poll says so, a non-blocking read too */
+	p.fd = v.ctl;
+	p.events = POLLIN;
+	EXPECT_EQ(0, poll(&p, 1, 0));
+	ASSERT_EQ(0, fcntl(v.ctl, F_SETFL, O_NONBLOCK));
+	EXPECT_EQ(-1, read(v.ctl, &ev, sizeof(ev)));
+	EXPECT_EQ(EAGAIN, errno);
+
 	ASSERT_EQ(0, destroy(v.iommufd, v.hwq_id));
-	/* the control file reads EOF, the guest's PROD store exits again */
+	/* the control file hangs up and reads EOF, PROD stores exit again */
+	EXPECT_EQ(1, poll(&p, 1, 0));
+	EXPECT_EQ(POLLHUP, p.revents & POLLHUP);
 	ASSERT_EQ(0, read(v.ctl, &ev, sizeof(ev)));
 	ASSERT_EQ(0, vmm_load(&v, &b, 1, 1));
 	ASSERT_EQ(0, vmm_run_until_mmio(&v, &gpa, &write));
@@ -399,6 +429,7 @@ TEST(unmap_queue_memory)
 	for (i = 0; i < 200 && !v.unmapped_events; i++)
 		usleep(10000);
 	EXPECT_EQ(1ULL, v.unmapped_events);
+	EXPECT_EQ(0, v.events_error);
 
 	/* the guest's next command: CERROR_ABT, as on a fetch abort */
 	ASSERT_EQ(0, vmm_load(&v, &b, 1, 1));

@@ -98,8 +98,8 @@ error:	ldr	x23, [x2, #8]
 	str	x23, [x2, #8]
 	cmp	w22, #1
 	b.ne	fatal
-	ldr	w21, [x0, x7]		/* the failing entry: CMD_SYNC instead */
-	and	x21, x21, x13
+	ldr	w25, [x0, x7]		/* CONS at the error, until acknowledged */
+	and	x21, x25, x13		/* the failing entry: CMD_SYNC instead */
 	add	x21, x4, x21, lsl #4
 	mov	x23, #0x46
 	stp	x23, xzr, [x21]
@@ -109,9 +109,9 @@ error:	ldr	x23, [x2, #8]
 	eor	w24, w23, w24
 	tbz	w24, #0, 3b
 	str	w23, [x0, x9]		/* acknowledge: GERRORN = GERROR */
-2:	ldr	w23, [x0, x7]		/* until CONS.ERR is cleared */
-	ubfx	w23, w23, #24, #7
-	cbnz	w23, 2b
+2:	ldr	w23, [x0, x7]		/* until CONS moves on (ERR cleared, */
+	cmp	w23, w25		/* or the next entry failed) */
+	b.eq	2b
 	cbnz	w19, poll_msi
 	b	poll_cons
 

@@ -18,6 +18,7 @@
 
 #include <linux/iommufd.h>
 #include <linux/vfio.h>
+#include <liburing.h>
 
 #include "vmm.h"
 
@@ -327,32 +328,70 @@ int vmm_alloc_queue(struct vmm *v)
 
 /* ---- the VMM's event loop for the fast path (exits, faults) ---- */
 
+static void handle_event(struct vmm *v, const struct vcmdq_sw_event *ev)
+{
+	if (ev->type == VCMDQ_SW_EVENT_EXIT) {
+		unsigned int i = v->nr_exit_events++ % 8;
+
+		v->exit_index[i] = ev->index;
+		v->cons_at_exit[i] = vmm_reg(v, v->cons_off);
+		v->exit_cmd[i][0] = ev->cmd[0];
+		v->exit_cmd[i][1] = ev->cmd[1];
+		if (v->on_exit)
+			v->on_exit(v, ev);
+	} else if (ev->type == VCMDQ_SW_EVENT_UNMAPPED) {
+		v->unmapped_events++;
+	} else {
+		v->nr_other_events++;
+	}
+}
+
+/*
+ * The control file read through io_uring, as a VMM's event loop would:
+ * one read in flight; the kernel parks it on the file's poll until an
+ * event comes. A 20 ms wait timeout lets the loop see events_stop.
+ */
 static void *event_loop(void *arg)
 {
+	struct __kernel_timespec ts = { .tv_nsec = 20 * 1000 * 1000 };
 	struct vmm *v = arg;
+	struct io_uring_cqe *cqe;
+	struct io_uring_sqe *sqe;
 	struct vcmdq_sw_event ev;
-	struct pollfd p = { .fd = v->ctl, .events = POLLIN };
+	struct io_uring ring;
+	bool in_flight = false;
+	int res;
 
+	res = io_uring_queue_init(4, &ring, 0);
+	if (res) {
+		v->events_error = res;
+		return NULL;
+	}
 	while (!v->events_stop) {
-		if (poll(&p, 1, 20) <= 0 || !(p.revents & POLLIN))
+		if (!in_flight) {
+			sqe = io_uring_get_sqe(&ring);
+			io_uring_prep_read(sqe, v->ctl, &ev, sizeof(ev), 0);
+			res = io_uring_submit(&ring);
+			if (res != 1) {
+				v->events_error = res < 0 ? res : -EIO;
+				break;
+			}
+			in_flight = true;
+		}
+		if (io_uring_wait_cqe_timeout(&ring, &cqe, &ts))
 			continue;
-		if (read(v->ctl, &ev, sizeof(ev)) != sizeof(ev))
-			continue;
-		if (ev.type == VCMDQ_SW_EVENT_EXIT) {
-			unsigned int i = v->nr_exit_events++ % 8;
-
-			v->exit_index[i] = ev.index;
-			v->cons_at_exit[i] = vmm_reg(v, v->cons_off);
-			v->exit_cmd[i][0] = ev.cmd[0];
-			v->exit_cmd[i][1] = ev.cmd[1];
-			if (v->on_exit)
-				v->on_exit(v, &ev);
-		} else if (ev.type == VCMDQ_SW_EVENT_UNMAPPED) {
-			v->unmapped_events++;
+		res = cqe->res;
+		io_uring_cqe_seen(&ring, cqe);
+		in_flight = false;
+		if (res == sizeof(ev)) {
+			handle_event(v, &ev);
 		} else {
-			v->nr_other_events++;
+			if (res)	/* 0: EOF, the queue is gone */
+				v->events_error = res < 0 ? res : -EIO;
+			break;
 		}
 	}
+	io_uring_queue_exit(&ring);
 	return NULL;
 }
 

@@ -77,6 +77,7 @@ struct vmm {
 	uint32_t exit_index[8], cons_at_exit[8];
 	uint64_t exit_cmd[8][2];
 	uint32_t unmapped_events;
+	int events_error;		/* the loop's last error, or 0 */
 	void (*on_exit)(struct vmm *v, const struct vcmdq_sw_event *ev);
 	uint16_t marker_asid;		/* what on_exit invalidates */
 
