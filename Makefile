@@ -4,6 +4,7 @@
 # driven by scripts/vm.sh against the test kernel).
 #
 #   make bench        install what it needs, build, run tools/vcmdq-bench
+#   make bench-vm     the kernel fast path against the trap path in the VM
 #   make check        install what it needs, run every test (user space and
 #                     the arm64 VM); ends with "N passed, N failed"
 #   make check-user   only the user-space tests (no kernel, no VM)
@@ -26,7 +27,8 @@ BENCH	:= $(addprefix tools/vcmdq-bench/,bench.c harness.c replay.c)
 USER_BINS := $(B)/unit_test $(B)/prop_test $(B)/fuzz_engine $(B)/vcmdq-bench \
 	     $(B)/harness_test
 
-.PHONY: all deps-user deps-kernel bench check check-user check-vm fuzz insn clean
+.PHONY: all deps-user deps-kernel bench bench-vm check check-user check-vm \
+	fuzz insn clean
 
 all: $(USER_BINS)
 
@@ -62,6 +64,9 @@ $(B)/harness_test: tests/unit/harness_test.c tools/vcmdq-bench/harness.c \
 bench: deps-user
 	@$(MAKE) --no-print-directory $(B)/vcmdq-bench
 	$(B)/vcmdq-bench --json $(B)/bench.json
+
+bench-vm: deps-kernel
+	@scripts/bench-vm.sh
 
 check-user: deps-user
 	@$(MAKE) --no-print-directory $(USER_BINS)

@@ -14,7 +14,8 @@ tap() {
 	while IFS= read -r l; do echo "VCMDQ-TAP $1: $l"; done
 }
 
-# vcmdq.tests=all or a comma-separated list of test names (kunit included)
+# vcmdq.tests=all or a comma-separated list of test names (kunit included);
+# NAME:CASE runs only that case of a kselftest_harness program (-t CASE)
 tests=all
 debug=0
 for a in $(cat /proc/cmdline); do
@@ -25,8 +26,13 @@ for a in $(cat /proc/cmdline); do
 done
 wanted() {
 	[ "$tests" = all ] && return 0
-	case ",$tests," in *",$1,"*) return 0 ;; esac
+	case ",$tests," in *",$1,"*|*",$1:"*) return 0 ;; esac
 	return 1
+}
+cases() {
+	for w in $(echo "$tests" | tr , ' '); do
+		case "$w" in "$1":*) printf -- '-t %s ' "${w#*:}" ;; esac
+	done
 }
 
 for m in kvm_shadow_doorbell vcmdq_sw vcmdq_sw_test; do
@@ -47,7 +53,8 @@ for t in /tests/*_test /tests/upstream/iommufd /tests/upstream/iommufd_fail_nth;
 	case "$t" in /tests/upstream/*) n=upstream-$n ;; esac
 	wanted "$n" || continue
 	echo "VCMDQ-RUN $n"
-	"$t" >/tmp/$n.out 2>&1
+	# shellcheck disable=SC2046 # one word per -t and case
+	"$t" $(cases "$n") >/tmp/$n.out 2>&1
 	rc=$?
 	tap "$n" </tmp/$n.out
 	if [ $rc != 0 ] && ! grep -q '^not ok' /tmp/$n.out; then

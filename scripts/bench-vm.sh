@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# The fast path against the trap path, in the arm64 VM (base kernel):
+# user-space exits per batch and guest-measured latency per stream, from
+# tests/fastpath's trap_vs_fast. Prints the figures, exits non-zero if the
+# run failed. Needs what `make check-vm` needs (scripts/bootstrap.sh kernel).
+set -uo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+
+# progress (kernel build, boot) as it happens, the figures at the end
+VARIANT=base VM_TESTS=fastpath_test:trap_vs_fast "$top/scripts/vm.sh" 2>&1 |
+	tee "$log" |
+	grep --line-buffered -E '^(kernel|module|selftests|initramfs|vm|trace): ' >&2
+rc=${PIPESTATUS[0]}
+sed -n 's/^# vm fastpath_test: bench: //p' "$log"
+if [ $rc != 0 ] || grep -q '^not ok' "$log"; then
+	grep -E '^not ok|ERROR' "$log" >&2
+	echo "bench-vm: FAILED (log above)" >&2
+	exit 1
+fi
