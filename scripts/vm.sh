@@ -98,7 +98,7 @@ R=$W/root
 rm -rf "$R" && mkdir -p "$R"/{bin,dev,proc,sys,tmp,lib/modules,tests}
 [ -x "$SYSROOT/bin/busybox" ] || die "no arm64 busybox in $SYSROOT (run scripts/bootstrap.sh kernel)"
 cp "$SYSROOT/bin/busybox" "$R/bin/"
-for a in sh mount insmod cat echo poweroff sleep ls grep sed dmesg; do
+for a in sh mount insmod cat echo poweroff sleep ls grep sed dmesg tee tr; do
 	ln -s busybox "$R/bin/$a"
 done
 cp "$MO"/*.ko "$R/lib/modules/"

@@ -53,10 +53,11 @@ for t in /tests/*_test /tests/upstream/iommufd /tests/upstream/iommufd_fail_nth;
 	case "$t" in /tests/upstream/*) n=upstream-$n ;; esac
 	wanted "$n" || continue
 	echo "VCMDQ-RUN $n"
+	# Forwarded as it runs, so a hang shows where it is.
 	# shellcheck disable=SC2046 # one word per -t and case
-	"$t" $(cases "$n") >/tmp/$n.out 2>&1
-	rc=$?
-	tap "$n" </tmp/$n.out
+	{ "$t" $(cases "$n") 2>&1; echo $? >/tmp/$n.rc; } | tee /tmp/$n.out |
+		tap "$n"
+	rc=$(cat /tmp/$n.rc)
 	if [ $rc != 0 ] && ! grep -q '^not ok' /tmp/$n.out; then
 		echo "VCMDQ-FAIL $n exited $rc without reporting a failure"
 	fi
@@ -79,7 +80,7 @@ if [ $debug = 1 ]; then
 		echo "VCMDQ-TAP kernel-log: not ok 1 - debug checkers missing:$missing"
 	fi
 fi
-splat='BUG:|WARNING:|Oops|KASAN|UBSAN|possible circular locking|refcount_t:|unreferenced object'
+splat='BUG:|WARNING:|Oops|KASAN|UBSAN|possible circular locking|refcount_t:|unreferenced object|blocked for more than|soft lockup'
 dmesg >/tmp/dmesg.txt
 if grep -qE "$splat" /tmp/dmesg.txt; then
 	grep -E -A20 "$splat" /tmp/dmesg.txt | head -60 | sed 's/^/# /' |
