@@ -231,6 +231,49 @@ TEST(vcmdq_layout_refuses_non_invalidations)
 	vmm_teardown(&v);
 }
 
+/*
+ * The MSI write of a CMD_SYNC goes through KVM, so migration's dirty log
+ * sees it: a page the guest never writes is dirty after it, and holds
+ * MSIDATA.
+ */
+TEST(msi_write_is_dirty_logged)
+{
+	const uint64_t flag = RAM_SIZE - 0x1000;	/* never written by the guest */
+	uint64_t bitmap[RAM_SIZE / 4096 / 64] = {};
+	struct kvm_dirty_log log = { .slot = 0, .dirty_bitmap = bitmap };
+	struct kvm_userspace_memory_region r = {
+		.slot = 0, .flags = KVM_MEM_LOG_DIRTY_PAGES,
+		.memory_size = RAM_SIZE,
+	};
+	struct vmm_batch b = {};
+	struct vmm_cmd sync = cmd_sync();
+	uint32_t data;
+	struct vmm v;
+
+	ASSERT_EQ(0, vmm_setup(&v, VMM_FAST, VCMDQ_SW_LAYOUT_SMMUV3, 8));
+	ASSERT_EQ(0, vmm_alloc_queue(&v));
+	r.userspace_addr = (uintptr_t)v.ram;
+	ASSERT_EQ(0, ioctl(v.vm.vm_fd, KVM_SET_USER_MEMORY_REGION, &r));
+	ASSERT_EQ(0, ioctl(v.vm.vm_fd, KVM_GET_DIRTY_LOG, &log));	/* clean */
+
+	batch_add(&b, cmd_tlbi_nh_asid(0x7a1));
+	/* CS=IRQ, MSIDATA 0x5a5a, MSIADDR = the flag page */
+	sync.w[0] |= 1ULL << 12 | 3ULL << 22 | 0xfULL << 24 | 0x5a5aULL << 32;
+	sync.w[1] = flag;
+	batch_add(&b, sync);
+	ASSERT_EQ(0, vmm_load(&v, &b, 1, 1));
+	ASSERT_EQ(0, vmm_run(&v, 20));
+	ASSERT_GUEST_OK(&v, 1);
+
+	memcpy(&data, v.ram + flag, 4);
+	EXPECT_EQ(0x5a5aU, data);
+	memset(bitmap, 0, sizeof(bitmap));
+	ASSERT_EQ(0, ioctl(v.vm.vm_fd, KVM_GET_DIRTY_LOG, &log));
+	EXPECT_TRUE((int)(bitmap[flag / 4096 / 64] >> (flag / 4096 % 64) & 1))
+		TH_LOG("the MSI target page is not in the dirty log");
+	vmm_teardown(&v);
+}
+
 static int cmp_u64(const void *a, const void *b)
 {
 	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
@@ -557,13 +600,11 @@ TEST(tracepoints)
 		EXPECT_TRUE(found);
 	}
 	for (i = 0; i < 5; i++) {
-		char *l = strstr(buf, events[i]), *e;
+		char *l = strstr(buf, events[i]);
+		int len = l ? (int)strcspn(l, "\n") : 0;
 
-		if (l && (e = strchr(l, '\n'))) {
-			*e = 0;
-			printf("# tracepoint %s\n", l);
-			*e = '\n';
-		}
+		if (l)
+			printf("# tracepoint %.*s\n", len, l);
 	}
 	fd = open("/sys/kernel/tracing/events/vcmdq_sw/enable", O_WRONLY);
 	if (fd >= 0) {

@@ -7,8 +7,8 @@
  * CERROR_ILL it replaces the failing entry with a CMD_SYNC, waits for
  * GERROR.CMDQ_ERR to be active and acknowledges it in GERRORN, as
  * arm_smmu_gerror_handler() and arm_smmu_cmdq_skip_err() do; any other
- * error ends the run. A CMD_SYNC with CS=IRQ in the script gets its own
- * address as MSIADDR when the guest writes it into the queue.
+ * error ends the run. A CMD_SYNC with CS=IRQ and no MSIADDR in the script
+ * gets its own address as MSIADDR when the guest writes it into the queue.
  *
  * Entered with
  *   x0 register page          x1 batches to run     x2 results (RAM)
@@ -61,6 +61,7 @@ copy:	cbz	w18, posted
 	mov	w25, #0x1046
 	cmp	w24, w25
 	b.ne	2f
+	cbnz	x23, 2f			/* an MSIADDR of its own: keep it */
 	mov	x23, x21
 2:	stp	x22, x23, [x21]
 	add	x17, x17, #1

@@ -24,8 +24,6 @@
 
 #define PCI_DEV		"0000:00:01.0"
 
-extern const uint8_t guest_cmdq_start[], guest_cmdq_end[];
-
 static int fail(const char *what)
 {
 	int err = errno ? errno : EINVAL;
@@ -367,7 +365,7 @@ static void *event_loop(void *arg)
 		v->events_error = res;
 		return NULL;
 	}
-	while (!v->events_stop) {
+	while (!__atomic_load_n(&v->events_stop, __ATOMIC_ACQUIRE)) {
 		if (!in_flight) {
 			sqe = io_uring_get_sqe(&ring);
 			io_uring_prep_read(sqe, v->ctl, &ev, sizeof(ev), 0);
@@ -397,7 +395,7 @@ static void *event_loop(void *arg)
 
 int vmm_start_events(struct vmm *v)
 {
-	v->events_stop = false;
+	__atomic_store_n(&v->events_stop, false, __ATOMIC_RELEASE);
 	if (pthread_create(&v->events, NULL, event_loop, v))
 		return fail("pthread_create");
 	v->events_running = true;
@@ -408,7 +406,7 @@ void vmm_stop_events(struct vmm *v)
 {
 	if (!v->events_running)
 		return;
-	v->events_stop = true;
+	__atomic_store_n(&v->events_stop, true, __ATOMIC_RELEASE);
 	pthread_join(v->events, NULL);
 	v->events_running = false;
 }

@@ -71,7 +71,7 @@ struct vmm {
 	uint32_t hwq_id;
 	pthread_t events;
 	bool events_running;
-	volatile bool events_stop;
+	bool events_stop;		/* __atomic accesses */
 	/* what the event thread saw */
 	unsigned int nr_exit_events, nr_other_events;
 	uint32_t exit_index[8], cons_at_exit[8];
@@ -91,6 +91,9 @@ struct vmm {
 	unsigned long mmio_exits;
 	unsigned int nbatches;
 };
+
+/* The guest program (guest_cmdq.S), copied to GPA 0 */
+extern const uint8_t guest_cmdq_start[], guest_cmdq_end[];
 
 /* builders */
 struct vmm_cmd cmd_tlbi_nh_asid(uint16_t asid);
