@@ -252,8 +252,10 @@ static int vcmdq_sw_setup(struct vcmdq_sw_queue *q,
 
 	/* Take over where the VMM left the queue (a migrated guest) */
 	cons = q->regs + q->cons_off;
+	mutex_lock(&q->lock);
 	vcmdq_reset(&q->e, le32_to_cpu(READ_ONCE(*cons)));
 	WRITE_ONCE(*cons, cpu_to_le32(vcmdq_cons_value(&q->e)));
+	mutex_unlock(&q->lock);
 
 	snprintf(name, sizeof(name), "vcmdq-sw-%d", current->pid);
 	worker = vhost_task_create(vcmdq_sw_work, vcmdq_sw_worker_killed, q,
