@@ -232,6 +232,32 @@ TEST(vcmdq_layout_refuses_non_invalidations)
 }
 
 /*
+ * A queue allocated on a guest that already used its CMDQ (the fallback
+ * on a migration destination): the worker starts at the CONS the VMM put
+ * in the register page, wrap bit included.
+ */
+TEST(takes_over_at_cons)
+{
+	struct vmm_batch b = {};
+	struct vmm v;
+
+	ASSERT_EQ(0, vmm_setup(&v, VMM_FAST, VCMDQ_SW_LAYOUT_SMMUV3, 8));
+	*(uint32_t *)(v.regs + v.cons_off) = 0x1fe;	/* wrap, index 254 */
+	*(uint32_t *)(v.regs + v.prod_off) = 0x1fe;
+	ASSERT_EQ(0, vmm_alloc_queue(&v));
+	batch_add(&b, cmd_tlbi_nh_asid(0x7b1));
+	batch_add(&b, cmd_tlbi_nh_asid(0x7b2));
+	batch_sync(&b, true);
+	ASSERT_EQ(0, vmm_load(&v, &b, 1, 1));
+	ASSERT_EQ(0, vmm_run(&v, 20));
+	ASSERT_GUEST_OK(&v, 1);
+	/* three entries from 0x1fe: 0x1fe, 0x1ff, then index 0 without wrap */
+	EXPECT_EQ(0x001U, vmm_reg(&v, v.cons_off));
+	printf("# trace-expect takeover: invalidate asid=1970 " VMID_RE "\n");
+	vmm_teardown(&v);
+}
+
+/*
  * The MSI write of a CMD_SYNC goes through KVM, so migration's dirty log
  * sees it: a page the guest never writes is dirty after it, and holds
  * MSIDATA.
