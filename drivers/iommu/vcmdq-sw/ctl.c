@@ -224,6 +224,7 @@ static int vcmdq_sw_ctl_stats(struct vcmdq_sw_queue *q, void __user *uarg)
 	st.max_batch = q->e.stats.max_batch;
 	for (i = 0; i < VCMDQ_SW_LAT_BUCKETS; i++)
 		st.latency[i] = q->latency[i];
+	st.polled = q->polled;
 	mutex_unlock(&q->lock);
 
 	st.size = min_t(u32, size, sizeof(st));

@@ -328,6 +328,7 @@ int vcmdq_sw_bind(struct vcmdq_sw_queue *q, struct iommufd_viommu *viommu,
 	q->id = id;
 	q->viommu = viommu;
 	q->budget = data->budget ?: VCMDQ_SW_DEF_BUDGET;
+	q->poll_ns = (u64)data->poll_us * NSEC_PER_USEC;
 	mutex_unlock(&q->lock);
 
 	ret = vcmdq_sw_setup(q, viommu, ioas_id, base, length, data);
@@ -393,6 +394,8 @@ static int vcmdq_sw_check(const struct iommu_hw_queue_vcmdq_sw *d,
 	    !IS_ALIGNED(base, max_t(u64, length, 32)))
 		return -EINVAL;
 	if (!PAGE_ALIGNED(d->reg_gpa) || !PAGE_ALIGNED(d->reg_uaddr))
+		return -EINVAL;
+	if (d->poll_us > VCMDQ_SW_MAX_POLL_US || d->__reserved)
 		return -EINVAL;
 	return 0;
 }

@@ -42,6 +42,7 @@ struct vhost_task;
 
 #define VCMDQ_SW_MAX_EVENTS	8
 #define VCMDQ_SW_DEF_BUDGET	4096
+#define VCMDQ_SW_MAX_POLL_US	1000
 
 /* Bits of vcmdq_sw_queue.flags */
 #define VCMDQ_SW_KICKED		0	/* the worker has something to look at */
@@ -80,6 +81,7 @@ struct vhost_task;
  * @pin_iova: page-aligned IOVA of @pages[0]
  * @pin_off: offset of the queue base in @pages[0]
  * @budget: entries per worker turn
+ * @poll_ns: how long the worker waits for a doorbell before sleeping
  *
  * Protected by @lock:
  *
@@ -93,6 +95,7 @@ struct vhost_task;
  * @ev_head: see @events
  * @ev_count: see @events
  * @wakes: worker turns that found work
+ * @polled: turns that began while the worker was still polling
  * @faults: FAULT and UNMAPPED events
  * @latency: doorbell-to-CONS histogram, see struct vcmdq_sw_stats
  */
@@ -124,6 +127,7 @@ struct vcmdq_sw_queue {
 	unsigned long pin_iova;
 	u32 pin_off;
 	u32 budget;
+	u64 poll_ns;
 
 	bool binding;
 	bool bound;
@@ -134,6 +138,7 @@ struct vcmdq_sw_queue {
 	unsigned int ev_head;
 	unsigned int ev_count;
 	u64 wakes;
+	u64 polled;
 	u64 faults;
 	u64 latency[VCMDQ_SW_LAT_BUCKETS];
 };

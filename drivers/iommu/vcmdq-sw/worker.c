@@ -243,6 +243,27 @@ static void vcmdq_sw_turn(struct vcmdq_sw_queue *q)
 		vcmdq_sw_account(q, since);
 }
 
+/*
+ * Keep the CPU a little for the guest's next doorbell: it then finds the
+ * worker running instead of paying for a wake-up. Bounded by poll_ns, and
+ * gives way to anything else that wants the CPU.
+ */
+static void vcmdq_sw_poll(struct vcmdq_sw_queue *q)
+{
+	u64 end = ktime_get_ns() + q->poll_ns;
+
+	while (!test_bit(VCMDQ_SW_KICKED, &q->flags)) {
+		if (need_resched() || signal_pending(current) ||
+		    ktime_get_ns() >= end)
+			return;
+		cpu_relax();
+	}
+	/* Counted under the lock with the other per-turn counters */
+	mutex_lock(&q->lock);
+	q->polled++;
+	mutex_unlock(&q->lock);
+}
+
 /**
  * vcmdq_sw_work - one turn of the worker (its vhost_task function)
  * @data: the queue
@@ -262,6 +283,8 @@ bool vcmdq_sw_work(void *data)
 	vcmdq_sw_turn(q);
 	mutex_unlock(&q->lock);
 	cond_resched();
+	if (q->poll_ns)
+		vcmdq_sw_poll(q);
 	return true;
 }
 

@@ -68,6 +68,11 @@ enum vcmdq_sw_layout {
  * @reg_uaddr: the VMM's address of that page, page aligned. The kernel
  *	writes CONS there and toggles GERROR.CMDQ_ERR (bit 0) atomically; the
  *	VMM owns every other register and must update GERROR atomically.
+ * @poll_us: after a turn that caught up with PROD, the worker keeps its
+ *	CPU for up to this many microseconds (at most 1000) waiting for the
+ *	next doorbell before it sleeps, trading CPU time for wake-up
+ *	latency (as vhost-net's busyloop_timeout); 0 to sleep at once
+ * @__reserved: 0
  *
  * The guest queue is at @nesting_parent_iova of IOMMU_HW_QUEUE_ALLOC in the
  * IOAS of the vIOMMU's nesting parent. Its pages are pinned while mapped;
@@ -88,6 +93,8 @@ struct iommu_hw_queue_vcmdq_sw {
 	__u32 budget;
 	__aligned_u64 reg_gpa;
 	__aligned_u64 reg_uaddr;
+	__u32 poll_us;
+	__u32 __reserved;
 };
 
 /**
@@ -171,6 +178,8 @@ struct vcmdq_sw_resume {
  *	turns that caught up with PROD between 2^i and 2^(i+1) microseconds
  *	after the first doorbell they served (bucket 0: under 2 us; the last
  *	bucket: everything above)
+ * @polled: doorbells that found the worker still polling (see @poll_us
+ *	of struct iommu_hw_queue_vcmdq_sw), so no wake-up was needed
  */
 struct vcmdq_sw_stats {
 	__u32 size;
@@ -188,6 +197,7 @@ struct vcmdq_sw_stats {
 	__u32 max_batch;
 	__u32 __pad;
 	__aligned_u64 latency[VCMDQ_SW_LAT_BUCKETS];
+	__aligned_u64 polled;
 };
 
 #define VCMDQ_SW_GET_STATS	_IO(VCMDQ_SW_TYPE, 0x01)
