@@ -294,6 +294,7 @@ void vmm_fill_alloc(struct vmm *v, struct iommu_hw_queue_vcmdq_sw *d)
 		.gerror_eventfd = v->gerror_efd,
 		.reg_gpa = REG_GPA,
 		.reg_uaddr = (uintptr_t)v->regs,
+		.poll_us = v->poll_us,
 	};
 }
 

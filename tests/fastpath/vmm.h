@@ -68,6 +68,7 @@ struct vmm {
 
 	/* fast path */
 	int ctl, gerror_efd;
+	uint32_t poll_us;		/* for vmm_alloc_queue() */
 	uint32_t hwq_id;
 	pthread_t events;
 	bool events_running;
