@@ -301,6 +301,39 @@ TEST(msi_write_is_dirty_logged)
 	vmm_teardown(&v);
 }
 
+/*
+ * An MSI the host cannot deliver (MSIADDR outside guest memory): the queue
+ * halts and the VMM hears of it, with the CMD_SYNC's index and the error.
+ */
+TEST(undeliverable_msi_is_a_fault)
+{
+	struct vmm_batch b = {};
+	struct vmm_cmd sync = cmd_sync();
+	struct vcmdq_sw_stats st;
+	struct vmm v;
+	int i;
+
+	ASSERT_EQ(0, vmm_setup(&v, VMM_FAST, VCMDQ_SW_LAYOUT_SMMUV3, 8));
+	ASSERT_EQ(0, vmm_alloc_queue(&v));
+	ASSERT_EQ(0, vmm_start_events(&v));
+	batch_add(&b, cmd_tlbi_nh_asid(0x7c1));
+	sync.w[0] |= 1ULL << 12;		/* CS=IRQ */
+	sync.w[1] = 0x20000000;			/* no memslot there */
+	batch_add(&b, sync);			/* CONS-polled */
+	ASSERT_EQ(0, vmm_load(&v, &b, 1, 1));
+	ASSERT_EQ(0, vmm_run(&v, 20));
+	ASSERT_GUEST_OK(&v, 1);		/* CONS covers the sync */
+	for (i = 0; i < 200 && !v.nr_other_events; i++)
+		usleep(10000);
+	vmm_stop_events(&v);
+	EXPECT_EQ(1U, v.nr_other_events);
+	EXPECT_EQ(-EFAULT, v.fault_err);
+	EXPECT_EQ(1U, v.fault_index);
+	ASSERT_EQ(0, vmm_stats(&v, &st));
+	EXPECT_EQ(1ULL, st.faults);
+	vmm_teardown(&v);
+}
+
 static int cmp_u64(const void *a, const void *b)
 {
 	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;

@@ -340,6 +340,10 @@ static void handle_event(struct vmm *v, const struct vcmdq_sw_event *ev)
 			v->on_exit(v, ev);
 	} else if (ev->type == VCMDQ_SW_EVENT_UNMAPPED) {
 		v->unmapped_events++;
+	} else if (ev->type == VCMDQ_SW_EVENT_FAULT) {
+		v->fault_err = ev->err;
+		v->fault_index = ev->index;
+		v->nr_other_events++;
 	} else {
 		v->nr_other_events++;
 	}

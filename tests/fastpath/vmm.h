@@ -79,6 +79,8 @@ struct vmm {
 	uint64_t exit_cmd[8][2];
 	uint32_t unmapped_events;
 	int events_error;		/* the loop's last error, or 0 */
+	int fault_err;			/* err of the last FAULT event */
+	uint32_t fault_index;
 	void (*on_exit)(struct vmm *v, const struct vcmdq_sw_event *ev);
 	uint16_t marker_asid;		/* what on_exit invalidates */
 
