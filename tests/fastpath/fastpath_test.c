@@ -485,8 +485,8 @@ TEST(destroy_viommu_with_live_queue)
 	ASSERT_EQ(0, vmm_setup(&v, VMM_FAST, VCMDQ_SW_LAYOUT_SMMUV3, 8));
 	ASSERT_EQ(0, vmm_alloc_queue(&v));
 	/* Only the queue holds the vIOMMU now */
-	ASSERT_EQ(0, destroy(v.iommufd, v.vdev_id));
-	ASSERT_EQ(-EBUSY, destroy(v.iommufd, v.viommu_id));
+	ASSERT_EQ(0, destroy(v.st.iommufd, v.st.vdev_id));
+	ASSERT_EQ(-EBUSY, destroy(v.st.iommufd, v.st.viommu_id));
 
 	/* and the destroyed vDEVICE's vSID is unknown at once */
 	batch_add(&b, cmd_tlbi_nh_asid(0x761));
@@ -505,7 +505,7 @@ TEST(destroy_viommu_with_live_queue)
 	EXPECT_EQ(-1, read(v.ctl, &ev, sizeof(ev)));
 	EXPECT_EQ(EAGAIN, errno);
 
-	ASSERT_EQ(0, destroy(v.iommufd, v.hwq_id));
+	ASSERT_EQ(0, destroy(v.st.iommufd, v.hwq_id));
 	/* the control file hangs up and reads EOF, PROD stores exit again */
 	EXPECT_EQ(1, poll(&p, 1, 0));
 	EXPECT_EQ(POLLHUP, p.revents & POLLHUP);
@@ -514,7 +514,7 @@ TEST(destroy_viommu_with_live_queue)
 	ASSERT_EQ(0, vmm_run_until_mmio(&v, &gpa, &write));
 	EXPECT_EQ(REG_GPA + v.prod_off, gpa);
 	EXPECT_TRUE(write);
-	ASSERT_EQ(0, destroy(v.iommufd, v.viommu_id));
+	ASSERT_EQ(0, destroy(v.st.iommufd, v.st.viommu_id));
 	printf("# trace-expect destroy-live: invalidate asid=1889 " VMID_RE "\n");
 	vmm_teardown(&v);
 }
@@ -537,10 +537,10 @@ TEST(unmap_queue_memory)
 	ASSERT_GUEST_OK(&v, 1);
 
 	/* Not refused (as for a HW queue): the SW queue lets go instead */
-	unmap.ioas_id = v.ioas_id;
+	unmap.ioas_id = v.st.ioas_id;
 	unmap.iova = QUEUE_GPA;
 	unmap.length = QUEUE_MAP_LEN;
-	ASSERT_EQ(0, ioctl(v.iommufd, IOMMU_IOAS_UNMAP, &unmap))
+	ASSERT_EQ(0, ioctl(v.st.iommufd, IOMMU_IOAS_UNMAP, &unmap))
 		TH_LOG("IOAS_UNMAP of live queue memory: %s", strerror(errno));
 	for (i = 0; i < 200 && !v.unmapped_events; i++)
 		usleep(10000);
@@ -554,7 +554,7 @@ TEST(unmap_queue_memory)
 	ASSERT_EQ(0, vmm_stats(&v, &st));
 	EXPECT_EQ(1ULL, st.faults);
 	EXPECT_EQ(1ULL, st.errors);
-	ASSERT_EQ(0, destroy(v.iommufd, v.hwq_id));
+	ASSERT_EQ(0, destroy(v.st.iommufd, v.hwq_id));
 	vmm_teardown(&v);
 }
 
@@ -692,7 +692,7 @@ static int try_alloc(struct vmm *v, struct iommu_hw_queue_vcmdq_sw *d,
 {
 	struct iommu_hw_queue_alloc alloc = {
 		.size = sizeof(alloc),
-		.viommu_id = v->viommu_id,
+		.viommu_id = v->st.viommu_id,
 		.type = IOMMU_HW_QUEUE_TYPE_VCMDQ_SW,
 		.index = index,
 		.nesting_parent_iova = base,
@@ -701,7 +701,7 @@ static int try_alloc(struct vmm *v, struct iommu_hw_queue_vcmdq_sw *d,
 		.data_uptr = (uintptr_t)d,
 	};
 
-	return ioctl(v->iommufd, IOMMU_HW_QUEUE_ALLOC, &alloc) ? -errno :
+	return ioctl(v->st.iommufd, IOMMU_HW_QUEUE_ALLOC, &alloc) ? -errno :
 	       (int)alloc.out_hw_queue_id;
 }
 
@@ -744,13 +744,13 @@ TEST(bad_input)
 		TH_LOG("the main CMDQ has index 0 only");
 	d = ok; d.layout = VCMDQ_SW_LAYOUT_TEGRA241;
 	EXPECT_EQ(-EINVAL, try_alloc(&v, &d, QUEUE_GPA, len, 32, sizeof(d)));
-	d = ok; d.ctl_fd = v.iommufd;
+	d = ok; d.ctl_fd = v.st.iommufd;
 	EXPECT_EQ(-EINVAL, try_alloc(&v, &d, QUEUE_GPA, len, 0, sizeof(d)));
 	d = ok; d.ctl_fd = 999;
 	EXPECT_EQ(-EBADF, try_alloc(&v, &d, QUEUE_GPA, len, 0, sizeof(d)));
-	d = ok; d.vm_fd = v.iommufd;
+	d = ok; d.vm_fd = v.st.iommufd;
 	EXPECT_EQ(-EBADF, try_alloc(&v, &d, QUEUE_GPA, len, 0, sizeof(d)));
-	d = ok; d.gerror_eventfd = v.iommufd;
+	d = ok; d.gerror_eventfd = v.st.iommufd;
 	EXPECT_EQ(-EINVAL, try_alloc(&v, &d, QUEUE_GPA, len, 0, sizeof(d)));
 	d = ok; d.reg_uaddr = 0x1000;
 	EXPECT_EQ(-EFAULT, try_alloc(&v, &d, QUEUE_GPA, len, 0, sizeof(d)));
@@ -778,7 +778,7 @@ TEST(bad_input)
 	EXPECT_EQ(-1, ioctl(v.ctl, _IO(VCMDQ_SW_TYPE, 0x7f), 0));
 	EXPECT_EQ(ENOTTY, errno);
 
-	ASSERT_EQ(0, destroy(v.iommufd, id));
+	ASSERT_EQ(0, destroy(v.st.iommufd, id));
 	/* a stopped queue never binds again */
 	EXPECT_EQ(-EBUSY, try_alloc(&v, &ok, QUEUE_GPA, len, 0, sizeof(ok)));
 	EXPECT_EQ(-1, ioctl(v.ctl, VCMDQ_SW_RESUME, &r));

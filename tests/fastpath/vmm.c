@@ -2,7 +2,6 @@
 /*
  * The reference VMM of tests/fastpath (see vmm.h).
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -21,8 +20,6 @@
 #include <liburing.h>
 
 #include "vmm.h"
-
-#define PCI_DEV		"0000:00:01.0"
 
 static int fail(const char *what)
 {
@@ -103,115 +100,25 @@ void batch_sync(struct vmm_batch *b, bool msi)
 
 /* ---- iommufd ---- */
 
-static int write_str(const char *path, const char *s)
-{
-	int fd = open(path, O_WRONLY), ret = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (write(fd, s, strlen(s)) < 0)
-		ret = -errno;
-	close(fd);
-	return ret;
-}
-
-static int bind_vfio(char *cdev, size_t len)
-{
-	const char *base = "/sys/bus/pci/devices/" PCI_DEV;
-	char path[256];
-	struct dirent *d;
-	DIR *dir;
-
-	snprintf(path, sizeof(path), "%s/driver/unbind", base);
-	write_str(path, PCI_DEV);	/* not bound is fine */
-	snprintf(path, sizeof(path), "%s/driver_override", base);
-	if (write_str(path, "vfio-pci"))
-		return -ENODEV;
-	if (write_str("/sys/bus/pci/drivers_probe", PCI_DEV))
-		return -ENODEV;
-	snprintf(path, sizeof(path), "%s/vfio-dev", base);
-	dir = opendir(path);
-	if (!dir)
-		return -ENOENT;
-	while ((d = readdir(dir)))
-		if (!strncmp(d->d_name, "vfio", 4))
-			break;
-	if (d)
-		snprintf(cdev, len, "/dev/vfio/devices/%s", d->d_name);
-	closedir(dir);
-	return d ? 0 : -ENOENT;
-}
-
 static int ioas_map(struct vmm *v, uint64_t iova, void *va, uint64_t len)
 {
 	struct iommu_ioas_map map = {
 		.size = sizeof(map),
 		.flags = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE |
 			 IOMMU_IOAS_MAP_WRITEABLE,
-		.ioas_id = v->ioas_id,
+		.ioas_id = v->st.ioas_id,
 		.user_va = (uintptr_t)va,
 		.length = len,
 		.iova = iova,
 	};
 
-	return ioctl(v->iommufd, IOMMU_IOAS_MAP, &map) ? fail("IOAS_MAP") : 0;
+	return ioctl(v->st.iommufd, IOMMU_IOAS_MAP, &map) ? fail("IOAS_MAP") : 0;
 }
 
 /* vfio device, IOAS, nest-parent HWPT, ARM SMMUv3 vIOMMU, vDEVICE */
 int vmm_iommufd_setup(struct vmm *v)
 {
-	struct vfio_device_bind_iommufd bind = { .argsz = sizeof(bind) };
-	struct vfio_device_attach_iommufd_pt attach = { .argsz = sizeof(attach) };
-	struct iommu_ioas_alloc ioas = { .size = sizeof(ioas) };
-	struct iommu_hwpt_alloc s2 = {
-		.size = sizeof(s2), .flags = IOMMU_HWPT_ALLOC_NEST_PARENT,
-	};
-	struct iommu_viommu_alloc viommu = {
-		.size = sizeof(viommu), .type = IOMMU_VIOMMU_TYPE_ARM_SMMUV3,
-	};
-	struct iommu_vdevice_alloc vdev = {
-		.size = sizeof(vdev), .virt_id = VSID,
-	};
-	char cdev[300];
-	int ret;
-
-	ret = bind_vfio(cdev, sizeof(cdev));
-	if (ret) {
-		errno = -ret;
-		return fail("binding " PCI_DEV " to vfio-pci");
-	}
-	v->iommufd = open("/dev/iommu", O_RDWR);
-	if (v->iommufd < 0)
-		return fail("open /dev/iommu");
-	v->devfd = open(cdev, O_RDWR);
-	if (v->devfd < 0)
-		return fail(cdev);
-	bind.iommufd = v->iommufd;
-	if (ioctl(v->devfd, VFIO_DEVICE_BIND_IOMMUFD, &bind))
-		return fail("VFIO_DEVICE_BIND_IOMMUFD");
-	v->dev_id = bind.out_devid;
-	if (ioctl(v->iommufd, IOMMU_IOAS_ALLOC, &ioas))
-		return fail("IOMMU_IOAS_ALLOC");
-	v->ioas_id = ioas.out_ioas_id;
-	s2.dev_id = v->dev_id;
-	s2.pt_id = v->ioas_id;
-	if (ioctl(v->iommufd, IOMMU_HWPT_ALLOC, &s2))
-		return fail("IOMMU_HWPT_ALLOC nest parent");
-	v->s2_id = s2.out_hwpt_id;
-	attach.pt_id = v->s2_id;
-	if (ioctl(v->devfd, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &attach))
-		return fail("VFIO_DEVICE_ATTACH_IOMMUFD_PT");
-	viommu.dev_id = v->dev_id;
-	viommu.hwpt_id = v->s2_id;
-	if (ioctl(v->iommufd, IOMMU_VIOMMU_ALLOC, &viommu))
-		return fail("IOMMU_VIOMMU_ALLOC (booted without arm_smmu_v3.test_viommu_without_s2fwb=1?)");
-	v->viommu_id = viommu.out_viommu_id;
-	vdev.viommu_id = v->viommu_id;
-	vdev.dev_id = v->dev_id;
-	if (ioctl(v->iommufd, IOMMU_VDEVICE_ALLOC, &vdev))
-		return fail("IOMMU_VDEVICE_ALLOC");
-	v->vdev_id = vdev.out_vdevice_id;
-	return 0;
+	return viommu_stack_setup(&v->st, VSID);
 }
 
 static void set_layout(struct vmm *v, uint32_t layout)
@@ -243,7 +150,7 @@ int vmm_setup(struct vmm *v, enum vmm_mode mode, uint32_t layout,
 	int ret;
 
 	memset(v, 0, sizeof(*v));
-	v->iommufd = v->devfd = v->ctl = v->gerror_efd = -1;
+	v->st.iommufd = v->st.devfd = v->ctl = v->gerror_efd = -1;
 	v->vm.kvm_fd = v->vm.vm_fd = v->vm.vcpu_fd = -1;
 	v->mode = mode;
 	v->log2size = log2size;
@@ -318,8 +225,8 @@ int vmm_alloc_queue(struct vmm *v)
 	if (v->gerror_efd < 0)
 		return fail("eventfd");
 	vmm_fill_alloc(v, &data);
-	alloc.viommu_id = v->viommu_id;
-	if (ioctl(v->iommufd, IOMMU_HW_QUEUE_ALLOC, &alloc))
+	alloc.viommu_id = v->st.viommu_id;
+	if (ioctl(v->st.iommufd, IOMMU_HW_QUEUE_ALLOC, &alloc))
 		return fail("IOMMU_HW_QUEUE_ALLOC VCMDQ_SW");
 	v->hwq_id = alloc.out_hw_queue_id;
 	return 0;
@@ -478,7 +385,7 @@ int vmm_invalidate(struct vmm *v, const struct vmm_cmd *cmds, uint32_t n,
 {
 	struct iommu_hwpt_invalidate inv = {
 		.size = sizeof(inv),
-		.hwpt_id = v->viommu_id,
+		.hwpt_id = v->st.viommu_id,
 		.data_uptr = (uintptr_t)cmds,
 		.data_type = IOMMU_VIOMMU_INVALIDATE_DATA_ARM_SMMUV3,
 		.entry_len = sizeof(*cmds),
@@ -487,7 +394,7 @@ int vmm_invalidate(struct vmm *v, const struct vmm_cmd *cmds, uint32_t n,
 	int ret = 0;
 
 	v->trap_invalidates++;
-	if (ioctl(v->iommufd, IOMMU_HWPT_INVALIDATE, &inv))
+	if (ioctl(v->st.iommufd, IOMMU_HWPT_INVALIDATE, &inv))
 		ret = -errno;
 	*done = inv.entry_num;
 	return ret;
@@ -738,11 +645,11 @@ void vmm_teardown(struct vmm *v)
 		munmap(v->ram, RAM_SIZE);
 	if (v->regs)
 		munmap(v->regs, 4096);
-	if (v->devfd >= 0)
-		close(v->devfd);
-	if (v->iommufd >= 0)
-		close(v->iommufd);
-	v->ctl = v->gerror_efd = v->devfd = v->iommufd = -1;
+	if (v->st.devfd >= 0)
+		close(v->st.devfd);
+	if (v->st.iommufd >= 0)
+		close(v->st.iommufd);
+	v->ctl = v->gerror_efd = v->st.devfd = v->st.iommufd = -1;
 	v->ram = v->regs = NULL;
 }
 

@@ -15,6 +15,7 @@
 #include <linux/vcmdq_sw.h>
 
 #include "kvm/kvm_util.h"
+#include "lib/viommu.h"
 
 #define VSID		0x42	/* the guest's SID of the device */
 #define GUEST_VMID	0x77ULL	/* what the guest writes; never reaches HW */
@@ -58,8 +59,7 @@ struct vmm {
 	uint32_t prod_off, cons_off, gerror_off, gerrorn_off;
 
 	/* iommufd + vfio */
-	int iommufd, devfd;
-	uint32_t dev_id, ioas_id, s2_id, viommu_id, vdev_id;
+	struct viommu_stack st;
 
 	/* KVM */
 	struct kvm_vm vm;

@@ -15,7 +15,6 @@
  * Needs the kernel booted with arm_smmu_v3.test_viommu_without_s2fwb=1 (see
  * patches/): QEMU's SMMU has no S2FWB.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -27,108 +26,24 @@
 #include <linux/vfio.h>
 
 #include "kselftest_harness.h"
+#include "lib/viommu.h"
 
 #define VSID		0x42
 #define GUEST_VMID	0x77ULL
-#define PCI_DEV		"0000:00:01.0"
-
-static int write_str(const char *path, const char *s)
-{
-	int fd = open(path, O_WRONLY), ret = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (write(fd, s, strlen(s)) < 0)
-		ret = -errno;
-	close(fd);
-	return ret;
-}
-
-/* Bind PCI_DEV to vfio-pci; returns the cdev path in @cdev. */
-static int bind_vfio(char *cdev, size_t len)
-{
-	const char *base = "/sys/bus/pci/devices/" PCI_DEV;
-	char path[256];
-	struct dirent *d;
-	DIR *dir;
-
-	snprintf(path, sizeof(path), "%s/driver/unbind", base);
-	write_str(path, PCI_DEV);	/* not bound is fine */
-	snprintf(path, sizeof(path), "%s/driver_override", base);
-	if (write_str(path, "vfio-pci"))
-		return -ENODEV;
-	if (write_str("/sys/bus/pci/drivers_probe", PCI_DEV))
-		return -ENODEV;
-	snprintf(path, sizeof(path), "%s/vfio-dev", base);
-	dir = opendir(path);
-	if (!dir)
-		return -ENOENT;
-	while ((d = readdir(dir)))
-		if (!strncmp(d->d_name, "vfio", 4))
-			break;
-	if (d)
-		snprintf(cdev, len, "/dev/vfio/devices/%s", d->d_name);
-	closedir(dir);
-	return d ? 0 : -ENOENT;
-}
 
 FIXTURE(viommu) {
-	int iommufd, devfd;
-	__u32 dev_id, ioas_id, s2_id, viommu_id, vdev_id;
+	struct viommu_stack s;
 };
 
 FIXTURE_SETUP(viommu)
 {
-	struct vfio_device_bind_iommufd bind = { .argsz = sizeof(bind) };
-	struct vfio_device_attach_iommufd_pt attach = { .argsz = sizeof(attach) };
-	struct iommu_ioas_alloc ioas = { .size = sizeof(ioas) };
-	struct iommu_hwpt_alloc s2 = {
-		.size = sizeof(s2), .flags = IOMMU_HWPT_ALLOC_NEST_PARENT,
-	};
-	struct iommu_viommu_alloc viommu = {
-		.size = sizeof(viommu), .type = IOMMU_VIOMMU_TYPE_ARM_SMMUV3,
-	};
-	struct iommu_vdevice_alloc vdev = {
-		.size = sizeof(vdev), .virt_id = VSID,
-	};
-	char cdev[300];
-
-	ASSERT_EQ(0, bind_vfio(cdev, sizeof(cdev)));
-	self->iommufd = open("/dev/iommu", O_RDWR);
-	ASSERT_LE(0, self->iommufd);
-	self->devfd = open(cdev, O_RDWR);
-	ASSERT_LE(0, self->devfd);
-
-	bind.iommufd = self->iommufd;
-	ASSERT_EQ(0, ioctl(self->devfd, VFIO_DEVICE_BIND_IOMMUFD, &bind));
-	self->dev_id = bind.out_devid;
-	ASSERT_EQ(0, ioctl(self->iommufd, IOMMU_IOAS_ALLOC, &ioas));
-	self->ioas_id = ioas.out_ioas_id;
-
-	s2.dev_id = self->dev_id;
-	s2.pt_id = self->ioas_id;
-	ASSERT_EQ(0, ioctl(self->iommufd, IOMMU_HWPT_ALLOC, &s2));
-	self->s2_id = s2.out_hwpt_id;
-	attach.pt_id = self->s2_id;
-	ASSERT_EQ(0, ioctl(self->devfd, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &attach));
-
-	viommu.dev_id = self->dev_id;
-	viommu.hwpt_id = self->s2_id;
-	ASSERT_EQ(0, ioctl(self->iommufd, IOMMU_VIOMMU_ALLOC, &viommu))
-		TH_LOG("IOMMU_VIOMMU_ALLOC: %s (booted without arm_smmu_v3.test_viommu_without_s2fwb=1?)",
-		       strerror(errno));
-	self->viommu_id = viommu.out_viommu_id;
-
-	vdev.viommu_id = self->viommu_id;
-	vdev.dev_id = self->dev_id;
-	ASSERT_EQ(0, ioctl(self->iommufd, IOMMU_VDEVICE_ALLOC, &vdev));
-	self->vdev_id = vdev.out_vdevice_id;
+	ASSERT_EQ(0, viommu_stack_setup(&self->s, VSID));
 }
 
 FIXTURE_TEARDOWN(viommu)
 {
-	close(self->devfd);
-	close(self->iommufd);
+	close(self->s.devfd);
+	close(self->s.iommufd);
 }
 
 /* Invalidate @n commands on the vIOMMU; returns 0 or -errno, *done = taken. */
@@ -161,7 +76,7 @@ TEST_F(viommu, tlbi_nh_asid_gets_host_vmid)
 	const __u64 cmd[][2] = { { 0x11 | GUEST_VMID << 32 | 0x5a5ULL << 48, 0 } };
 	__u32 done;
 
-	ASSERT_EQ(0, invalidate(self->iommufd, self->viommu_id, cmd, 1, &done));
+	ASSERT_EQ(0, invalidate(self->s.iommufd, self->s.viommu_id, cmd, 1, &done));
 	ASSERT_EQ(1U, done);
 	printf("# trace-expect nh_asid: smmuv3_cmdq_tlbi_nh_asid asid=1445\\b\n");
 	printf("# trace-expect nh_asid_vmid: smmu_iotlb_inv_asid_vmid IOTLB invalidate asid=1445 vmid=(?P<vmid>\\d+)\\b\n");
@@ -177,7 +92,7 @@ TEST_F(viommu, tlbi_nh_va_range_intact)
 	} };
 	__u32 done;
 
-	ASSERT_EQ(0, invalidate(self->iommufd, self->viommu_id, cmd, 1, &done));
+	ASSERT_EQ(0, invalidate(self->s.iommufd, self->s.viommu_id, cmd, 1, &done));
 	ASSERT_EQ(1U, done);
 	printf("# trace-expect nh_va: smmuv3_range_inval vmid=(?P<vmid>\\d+) asid=1446 addr=0x12340000 tg=1 num_pages=0x4 ttl=3 leaf=1 stage=1\n");
 }
@@ -187,7 +102,7 @@ TEST_F(viommu, tlbi_nh_all_stays_in_vmid)
 	const __u64 cmd[][2] = { { 0x10 | GUEST_VMID << 32, 0 } };
 	__u32 done;
 
-	ASSERT_EQ(0, invalidate(self->iommufd, self->viommu_id, cmd, 1, &done));
+	ASSERT_EQ(0, invalidate(self->s.iommufd, self->s.viommu_id, cmd, 1, &done));
 	printf("# trace-expect nh_all: smmuv3_cmdq_tlbi_nh vmid=(?P<vmid>\\d+)\\b\n");
 	printf("# trace-forbid nh_all_guest_vmid: smmuv3_cmdq_tlbi_nh vmid=119\\b\n");
 }
@@ -198,7 +113,7 @@ TEST_F(viommu, cfgi_cd_gets_psid)
 	const __u64 cmd[][2] = { { 0x05 | (__u64)VSID << 32, 1 } };
 	__u32 done;
 
-	ASSERT_EQ(0, invalidate(self->iommufd, self->viommu_id, cmd, 1, &done));
+	ASSERT_EQ(0, invalidate(self->s.iommufd, self->s.viommu_id, cmd, 1, &done));
 	ASSERT_EQ(1U, done);
 	printf("# trace-expect cfgi_cd: smmuv3_cmdq_cfgi_cd sid=0x8\\b\n");
 	printf("# trace-forbid cfgi_cd_vsid: smmuv3_cmdq_cfgi_cd sid=0x42\\b\n");
@@ -209,7 +124,7 @@ TEST_F(viommu, atc_inv_reaches_smmu)
 	const __u64 cmd[][2] = { { 0x40 | (__u64)VSID << 32, 0x7000 } };
 	__u32 done;
 
-	ASSERT_EQ(0, invalidate(self->iommufd, self->viommu_id, cmd, 1, &done));
+	ASSERT_EQ(0, invalidate(self->s.iommufd, self->s.viommu_id, cmd, 1, &done));
 	ASSERT_EQ(1U, done);
 	printf("# trace-expect atc_inv: smmuv3_cmdq_opcode <--- SMMU_CMD_ATC_INV\n");
 }
@@ -223,7 +138,7 @@ TEST_F(viommu, stage2_tlbi_refused)
 	};
 	__u32 done;
 
-	ASSERT_EQ(-EIO, invalidate(self->iommufd, self->viommu_id, cmd, 2, &done));
+	ASSERT_EQ(-EIO, invalidate(self->s.iommufd, self->s.viommu_id, cmd, 2, &done));
 	ASSERT_EQ(1U, done);
 	printf("# trace-expect before_s2: smmu_iotlb_inv_asid_vmid IOTLB invalidate asid=1447 vmid=(?P<vmid>\\d+)\\b\n");
 	/* the host's own stage-2 invalidations (IOAS unmaps) are legitimate */
@@ -235,7 +150,7 @@ TEST_F(viommu, unknown_vsid_refused)
 	const __u64 cmd[][2] = { { 0x40 | 0x99ULL << 32, 0 } };
 	__u32 done;
 
-	ASSERT_EQ(-EIO, invalidate(self->iommufd, self->viommu_id, cmd, 1, &done));
+	ASSERT_EQ(-EIO, invalidate(self->s.iommufd, self->s.viommu_id, cmd, 1, &done));
 	ASSERT_EQ(0U, done);
 }
 
@@ -244,7 +159,7 @@ TEST_F(viommu, guest_cmd_sync_refused)
 	const __u64 cmd[][2] = { { 0x46, 0 } };
 	__u32 done;
 
-	ASSERT_EQ(-EIO, invalidate(self->iommufd, self->viommu_id, cmd, 1, &done));
+	ASSERT_EQ(-EIO, invalidate(self->s.iommufd, self->s.viommu_id, cmd, 1, &done));
 	ASSERT_EQ(0U, done);
 }
 
