@@ -349,7 +349,7 @@ int vmm_load(struct vmm *v, const struct vmm_batch *b, unsigned int nb,
 	}
 	memset(v->ram + RES_GPA, 0, 24 + 4096 * 8);
 	v->nbatches = nrun;
-	v->kvm_exits = v->mmio_exits = 0;
+	v->kvm_exits = 0;
 	return kvm_vm_load(&v->vm, v->ram, guest_cmdq_start, guest_cmdq_end,
 			   regs, 11);
 }
@@ -599,7 +599,6 @@ static int __vmm_run(struct vmm *v, unsigned int secs)
 				kvm_exit_name(reason));
 			return -EIO;
 		}
-		v->mmio_exits++;
 		if (run->mmio.is_write &&
 		    run->mmio.phys_addr == REG_GPA + REG_DONE)
 			return 0;

@@ -91,7 +91,6 @@ struct vmm {
 
 	/* per run */
 	unsigned long kvm_exits;	/* user-space exits during the batches */
-	unsigned long mmio_exits;
 	unsigned int nbatches;
 };
 
