@@ -383,21 +383,8 @@ int vmm_stats(const struct vmm *v, struct vcmdq_sw_stats *st)
 int vmm_invalidate(struct vmm *v, const struct vmm_cmd *cmds, uint32_t n,
 		   uint32_t *done)
 {
-	struct iommu_hwpt_invalidate inv = {
-		.size = sizeof(inv),
-		.hwpt_id = v->st.viommu_id,
-		.data_uptr = (uintptr_t)cmds,
-		.data_type = IOMMU_VIOMMU_INVALIDATE_DATA_ARM_SMMUV3,
-		.entry_len = sizeof(*cmds),
-		.entry_num = n,
-	};
-	int ret = 0;
-
 	v->trap_invalidates++;
-	if (ioctl(v->st.iommufd, IOMMU_HWPT_INVALIDATE, &inv))
-		ret = -errno;
-	*done = inv.entry_num;
-	return ret;
+	return viommu_invalidate(&v->st, cmds, n, done);
 }
 
 /* ---- the trap path: today's VMM ---- */

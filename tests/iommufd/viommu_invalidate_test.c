@@ -46,37 +46,12 @@ FIXTURE_TEARDOWN(viommu)
 	close(self->s.iommufd);
 }
 
-/* Invalidate @n commands on the vIOMMU; returns 0 or -errno, *done = taken. */
-static int invalidate(int iommufd, __u32 viommu_id, const __u64 (*cmds)[2],
-		      __u32 n, __u32 *done)
-{
-	struct iommu_viommu_arm_smmuv3_invalidate buf[8];
-	struct iommu_hwpt_invalidate inv = {
-		.size = sizeof(inv),
-		.hwpt_id = viommu_id,
-		.data_uptr = (__u64)(uintptr_t)buf,
-		.data_type = IOMMU_VIOMMU_INVALIDATE_DATA_ARM_SMMUV3,
-		.entry_len = sizeof(buf[0]),
-		.entry_num = n,
-	};
-	__u32 i;
-	int ret;
-
-	for (i = 0; i < n; i++) {
-		buf[i].cmd[0] = cmds[i][0];	/* little-endian host */
-		buf[i].cmd[1] = cmds[i][1];
-	}
-	ret = ioctl(iommufd, IOMMU_HWPT_INVALIDATE, &inv) ? -errno : 0;
-	*done = inv.entry_num;
-	return ret;
-}
-
 TEST_F(viommu, tlbi_nh_asid_gets_host_vmid)
 {
 	const __u64 cmd[][2] = { { 0x11 | GUEST_VMID << 32 | 0x5a5ULL << 48, 0 } };
 	__u32 done;
 
-	ASSERT_EQ(0, invalidate(self->s.iommufd, self->s.viommu_id, cmd, 1, &done));
+	ASSERT_EQ(0, viommu_invalidate(&self->s, cmd, 1, &done));
 	ASSERT_EQ(1U, done);
 	printf("# trace-expect nh_asid: smmuv3_cmdq_tlbi_nh_asid asid=1445\\b\n");
 	printf("# trace-expect nh_asid_vmid: smmu_iotlb_inv_asid_vmid IOTLB invalidate asid=1445 vmid=(?P<vmid>\\d+)\\b\n");
@@ -92,7 +67,7 @@ TEST_F(viommu, tlbi_nh_va_range_intact)
 	} };
 	__u32 done;
 
-	ASSERT_EQ(0, invalidate(self->s.iommufd, self->s.viommu_id, cmd, 1, &done));
+	ASSERT_EQ(0, viommu_invalidate(&self->s, cmd, 1, &done));
 	ASSERT_EQ(1U, done);
 	printf("# trace-expect nh_va: smmuv3_range_inval vmid=(?P<vmid>\\d+) asid=1446 addr=0x12340000 tg=1 num_pages=0x4 ttl=3 leaf=1 stage=1\n");
 }
@@ -102,7 +77,7 @@ TEST_F(viommu, tlbi_nh_all_stays_in_vmid)
 	const __u64 cmd[][2] = { { 0x10 | GUEST_VMID << 32, 0 } };
 	__u32 done;
 
-	ASSERT_EQ(0, invalidate(self->s.iommufd, self->s.viommu_id, cmd, 1, &done));
+	ASSERT_EQ(0, viommu_invalidate(&self->s, cmd, 1, &done));
 	printf("# trace-expect nh_all: smmuv3_cmdq_tlbi_nh vmid=(?P<vmid>\\d+)\\b\n");
 	printf("# trace-forbid nh_all_guest_vmid: smmuv3_cmdq_tlbi_nh vmid=119\\b\n");
 }
@@ -113,7 +88,7 @@ TEST_F(viommu, cfgi_cd_gets_psid)
 	const __u64 cmd[][2] = { { 0x05 | (__u64)VSID << 32, 1 } };
 	__u32 done;
 
-	ASSERT_EQ(0, invalidate(self->s.iommufd, self->s.viommu_id, cmd, 1, &done));
+	ASSERT_EQ(0, viommu_invalidate(&self->s, cmd, 1, &done));
 	ASSERT_EQ(1U, done);
 	printf("# trace-expect cfgi_cd: smmuv3_cmdq_cfgi_cd sid=0x8\\b\n");
 	printf("# trace-forbid cfgi_cd_vsid: smmuv3_cmdq_cfgi_cd sid=0x42\\b\n");
@@ -124,7 +99,7 @@ TEST_F(viommu, atc_inv_reaches_smmu)
 	const __u64 cmd[][2] = { { 0x40 | (__u64)VSID << 32, 0x7000 } };
 	__u32 done;
 
-	ASSERT_EQ(0, invalidate(self->s.iommufd, self->s.viommu_id, cmd, 1, &done));
+	ASSERT_EQ(0, viommu_invalidate(&self->s, cmd, 1, &done));
 	ASSERT_EQ(1U, done);
 	printf("# trace-expect atc_inv: smmuv3_cmdq_opcode <--- SMMU_CMD_ATC_INV\n");
 }
@@ -138,7 +113,7 @@ TEST_F(viommu, stage2_tlbi_refused)
 	};
 	__u32 done;
 
-	ASSERT_EQ(-EIO, invalidate(self->s.iommufd, self->s.viommu_id, cmd, 2, &done));
+	ASSERT_EQ(-EIO, viommu_invalidate(&self->s, cmd, 2, &done));
 	ASSERT_EQ(1U, done);
 	printf("# trace-expect before_s2: smmu_iotlb_inv_asid_vmid IOTLB invalidate asid=1447 vmid=(?P<vmid>\\d+)\\b\n");
 	/* the host's own stage-2 invalidations (IOAS unmaps) are legitimate */
@@ -150,7 +125,7 @@ TEST_F(viommu, unknown_vsid_refused)
 	const __u64 cmd[][2] = { { 0x40 | 0x99ULL << 32, 0 } };
 	__u32 done;
 
-	ASSERT_EQ(-EIO, invalidate(self->s.iommufd, self->s.viommu_id, cmd, 1, &done));
+	ASSERT_EQ(-EIO, viommu_invalidate(&self->s, cmd, 1, &done));
 	ASSERT_EQ(0U, done);
 }
 
@@ -159,7 +134,7 @@ TEST_F(viommu, guest_cmd_sync_refused)
 	const __u64 cmd[][2] = { { 0x46, 0 } };
 	__u32 done;
 
-	ASSERT_EQ(-EIO, invalidate(self->s.iommufd, self->s.viommu_id, cmd, 1, &done));
+	ASSERT_EQ(-EIO, viommu_invalidate(&self->s, cmd, 1, &done));
 	ASSERT_EQ(0U, done);
 }
 

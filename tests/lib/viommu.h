@@ -140,4 +140,28 @@ static inline int viommu_stack_setup(struct viommu_stack *s, uint32_t vsid)
 	return 0;
 }
 
+/*
+ * IOMMU_HWPT_INVALIDATE on the vIOMMU: @n commands of two 64-bit words at
+ * @cmds (struct iommu_viommu_arm_smmuv3_invalidate; the test machine is
+ * little-endian). Returns 0 or -errno; *@done = commands the kernel took.
+ */
+static inline int viommu_invalidate(const struct viommu_stack *s,
+				    const void *cmds, uint32_t n,
+				    uint32_t *done)
+{
+	struct iommu_hwpt_invalidate inv = {
+		.size = sizeof(inv),
+		.hwpt_id = s->viommu_id,
+		.data_uptr = (uintptr_t)cmds,
+		.data_type = IOMMU_VIOMMU_INVALIDATE_DATA_ARM_SMMUV3,
+		.entry_len = sizeof(struct iommu_viommu_arm_smmuv3_invalidate),
+		.entry_num = n,
+	};
+	int ret;
+
+	ret = ioctl(s->iommufd, IOMMU_HWPT_INVALIDATE, &inv) ? -errno : 0;
+	*done = inv.entry_num;
+	return ret;
+}
+
 #endif /* VCMDQ_TESTS_VIOMMU_H */
