@@ -46,6 +46,7 @@ struct vhost_task;
 
 /* Bits of vcmdq_sw_queue.flags */
 #define VCMDQ_SW_KICKED		0	/* the worker has something to look at */
+#define VCMDQ_SW_POLLED		1	/* ... and saw it while polling */
 
 /**
  * struct vcmdq_sw_queue - a software VCMDQ
@@ -53,7 +54,7 @@ struct vhost_task;
  * @lock: serializes the engine, the binding and the event ring between
  *	the worker, the control file, the iommufd callbacks and teardown
  * @wait: readers and pollers of the control file
- * @flags: VCMDQ_SW_KICKED; atomic bitops, no lock
+ * @flags: VCMDQ_SW_KICKED, VCMDQ_SW_POLLED; atomic bitops, no lock
  * @kick_ns: ktime of the first doorbell not yet served, 0 if none; atomic
  * @doorbells: PROD stores taken; atomic
  *

@@ -222,6 +222,8 @@ static void vcmdq_sw_turn(struct vcmdq_sw_queue *q)
 	if (!q->bound)
 		return;
 	q->wakes++;
+	if (test_and_clear_bit(VCMDQ_SW_POLLED, &q->flags))
+		q->polled++;
 
 	/* GERRORN caught up with GERROR: the guest acknowledged CMDQ_ERR */
 	gerror = le32_to_cpu(READ_ONCE(*vcmdq_sw_reg(q, q->gerror_off)));
@@ -258,10 +260,8 @@ static void vcmdq_sw_poll(struct vcmdq_sw_queue *q)
 			return;
 		cpu_relax();
 	}
-	/* Counted under the lock with the other per-turn counters */
-	mutex_lock(&q->lock);
-	q->polled++;
-	mutex_unlock(&q->lock);
+	/* Counted by the turn this doorbell starts, which holds the lock */
+	set_bit(VCMDQ_SW_POLLED, &q->flags);
 }
 
 /**
