@@ -5,6 +5,8 @@
 #
 #   make bench        install what it needs, build, run tools/vcmdq-bench
 #   make bench-vm     the kernel fast path against the trap path in the VM
+#   make bench-guest  a Linux L2 guest under Debian's QEMU 11.1:
+#                     dma_map_benchmark, NVMe latency, exits per unmap
 #   make check        install what it needs, run every test (user space and
 #                     the arm64 VM); ends with "N passed, N failed"
 #   make check-user   only the user-space tests (no kernel, no VM)
@@ -27,7 +29,7 @@ BENCH	:= $(addprefix tools/vcmdq-bench/,bench.c harness.c replay.c)
 USER_BINS := $(B)/unit_test $(B)/prop_test $(B)/fuzz_engine $(B)/vcmdq-bench \
 	     $(B)/harness_test
 
-.PHONY: all deps-user deps-kernel bench bench-vm check check-user check-vm \
+.PHONY: all deps-user deps-kernel bench bench-vm bench-guest check check-user check-vm \
 	fuzz insn clean
 
 all: $(USER_BINS)
@@ -67,6 +69,9 @@ bench: deps-user
 
 bench-vm: deps-kernel
 	@scripts/bench-vm.sh
+
+bench-guest: deps-kernel | $(B)
+	@scripts/guest.sh bench
 
 check-user: deps-user
 	@$(MAKE) --no-print-directory $(USER_BINS)

@@ -94,6 +94,30 @@ vm_tests() {
 	for variant in base debug; do
 		vm_run "$variant"
 	done
+	guest_run
+}
+
+# The real guest: Linux 7.2 in L2 under Debian's QEMU 11.1 in L1 (base
+# kernel; scripts/guest.sh).
+guest_run() {
+	local log rc
+	log=$(mktemp)
+	echo "== real guest: L2 Linux under QEMU 11.1 (accel vSMMU), e1000e + NVMe assigned"
+	scripts/guest.sh check >"$log" 2>&1 &
+	local pid=$!
+	tail -f --pid=$pid -n +1 "$log" |
+		grep --line-buffered -E '^(kernel|l1-qemu|tools|initramfs|disk|vm):' &
+	wait $pid
+	rc=$?
+	sleep 0.2
+	count < <(grep -E '^(not )?ok |^# ' "$log")
+	if [ $rc != 0 ]; then
+		grep -E 'ERROR' "$log" | tail -5
+		echo "not ok - real-guest run failed (exit $rc); log kept in $B/guest-check.log"
+		fail=$((fail + 1))
+	fi
+	cp "$log" "$B/guest-check.log"
+	rm -f "$log"
 }
 
 vm_run() {

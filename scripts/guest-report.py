@@ -1,0 +1,208 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Results of one real-guest boot (scripts/guest.sh).
+
+    scripts/guest-report.py check|bench SERIAL_LOG SMMU_TRACE JSON_OUT
+
+SERIAL_LOG is L0's serial console, each line stamped with the host's wall
+clock ("SECONDS LINE"); L1 and L2 speak through lines starting with
+"VCMDQ-L1 " and "VCMDQ-L2 " (tests/guest/l1-init.sh, l2-init.sh).
+
+check: prints the guests' own results as TAP ("ok - guest: NAME ...") and
+checks QEMU's L0 SMMU trace (log backend, "PID@SECONDS.USEC:event args"):
+  l2_trace_vmid   every invalidation L0 executed after L2 started carries
+                  one VMID, the host's (not 0, what the L2 driver writes),
+                  and every StreamID is one of L1's (never an L2 vSID)
+  l2_trace_count  TLBI_NH_VA executed at L0 == TLBI_NH_VA L2 issued to its
+                  vSMMU (L1 QEMU's own trace) == range invalidations at L0
+                  with the host VMID
+bench: writes JSON_OUT and prints the table. exits_per_unmap is the L1
+VMM's user-space exits (KVM mmio_exit_user) in a benchmark window, less
+those of an empty window (the markers' own console output), divided by the
+unmaps L2 counted with the iommu:unmap tracepoint.
+Exit status 0; the TAP lines carry the verdicts.
+"""
+import json
+import re
+import sys
+
+# L1's BDFs 00:01.0, 00:02.0; L2 sees them at 00:03.0 and 00:04.0.
+PSIDS = {0x8, 0x10}
+VSIDS = {0x18, 0x20}
+GRANULE = {1: "4K", 4: "16K", 16: "64K", 64: "256K"}
+# Published dma_map_benchmark figures on NVIDIA Grace (HW QUEUE series v9
+# cover letter, 2025): 4K unmap, trapped vs on a HW VCMDQ, avg us.
+GRACE = {1: {"trap": 35.7, "hw_vcmdq": 5.3}, 2: {"trap": 96.9, "hw_vcmdq": 6.8}}
+
+tap = []
+
+
+def result(ok, name, detail):
+    tap.append(f"{'ok' if ok else 'not ok'} - guest: {name}: {detail}")
+
+
+def kv(line):
+    return {k: v for k, v in re.findall(r"(\w+)=(\S+)", line)}
+
+
+def parse_log(path):
+    lines = []
+    with open(path, errors="replace") as f:
+        for raw in f:
+            stamp, _, text = raw.rstrip("\n").partition(" ")
+            try:
+                lines.append((float(stamp), text.rstrip("\r")))
+            except ValueError:
+                lines.append((0.0, raw.rstrip("\n")))
+    return lines
+
+
+def guest_results(lines):
+    for _, text in lines:
+        m = re.match(r"^VCMDQ-L[12] ((?:not )?ok) - (\w+): ?(.*)$", text)
+        if m:
+            result(m.group(1) == "ok", m.group(2), m.group(3))
+        elif re.match(r"^VCMDQ-L[12] # ", text):
+            tap.append("# " + text.split(" # ", 1)[1])
+
+
+def l2_start(lines):
+    for stamp, text in lines:
+        if text.startswith("VCMDQ-L1 # starting L2"):
+            return stamp
+    return None
+
+
+def check_trace(lines, trace_path):
+    start = l2_start(lines)
+    l1 = {}
+    for _, text in lines:
+        m = re.match(r"^VCMDQ-L1 (L2TLBI|L2CMDS) (\d+)$", text)
+        if m:
+            l1[m.group(1)] = int(m.group(2))
+    if start is None:
+        result(False, "l2_trace_vmid", "L1 never started L2")
+        result(False, "l2_trace_count", "L1 never started L2")
+        return
+    vmids, sids, tlbi, inval = {}, {}, 0, {}
+    try:
+        with open(trace_path, errors="replace") as f:
+            for raw in f:
+                m = re.match(r"^\d+@(\d+\.\d+):(\w+) ?(.*)$", raw.rstrip("\n"))
+                if not m or float(m.group(1)) < start:
+                    continue
+                event, args = m.group(2), m.group(3)
+                a = kv(args)
+                if event.startswith(("smmuv3_range_inval", "smmu_iotlb_inv")) \
+                        and "vmid" in a:
+                    v = int(a["vmid"], 0)
+                    vmids[v] = vmids.get(v, 0) + 1
+                    if event == "smmuv3_range_inval":
+                        inval[v] = inval.get(v, 0) + 1
+                if "sid" in a:
+                    s = int(a["sid"], 0)
+                    sids[s] = sids.get(s, 0) + 1
+                if event == "smmuv3_cmdq_opcode" and args.endswith("SMMU_CMD_TLBI_NH_VA"):
+                    tlbi += 1
+    except OSError as e:
+        result(False, "l2_trace_vmid", f"no L0 trace: {e}")
+        result(False, "l2_trace_count", f"no L0 trace: {e}")
+        return
+
+    fmt = lambda d: ", ".join(f"{k:#x}: {v}" for k, v in sorted(d.items())) or "none"
+    host = [v for v in vmids if v != 0]
+    ok = len(vmids) == 1 and len(host) == 1 and set(sids) <= PSIDS and not set(sids) & VSIDS
+    result(ok, "l2_trace_vmid",
+           f"L0 invalidations by VMID {{{fmt(vmids)}}}, StreamIDs {{{fmt(sids)}}}"
+           f" (L1's pSIDs {sorted(hex(s) for s in PSIDS)}; L2's vSIDs"
+           f" {sorted(hex(s) for s in VSIDS)} must never reach L0)")
+    vmid = host[0] if len(host) == 1 else None
+    want = l1.get("L2TLBI")
+    ok = want is not None and want > 0 and tlbi == want and inval.get(vmid) == want
+    result(ok, "l2_trace_count",
+           f"L2 issued {want} TLBI_NH_VA to its vSMMU (of {l1.get('L2CMDS')} commands);"
+           f" L0 executed {tlbi} TLBI_NH_VA, {inval.get(vmid, 0)} range invalidations"
+           f" with the host VMID")
+
+
+def bench(lines, out):
+    rows, floor, exits, nvme = {}, {}, {}, None
+    for _, text in lines:
+        if text.startswith("VCMDQ-L2 RUN "):
+            name = text.split()[2]
+            rows[name] = kv(text)
+        elif text.startswith("VCMDQ-L1 FLOOR "):
+            floor[text.split()[2]] = kv(text)
+        elif text.startswith("VCMDQ-L1 EXITS "):
+            exits[text.split()[2]] = kv(text)
+        elif text.startswith("VCMDQ-L2 VCMDQ-BENCH "):
+            nvme = json.loads(text.split(" ", 2)[2])["nvme_4k_read_us"]
+    null = int(exits.get("null", {}).get("user", 0))
+
+    def row(name, r, with_exits):
+        d = {"granule": GRANULE.get(int(r["granule"]), r["granule"]),
+             "granule_pages": int(r["granule"]), "threads": int(r["threads"]),
+             "map_avg_us": float(r["map_avg"]), "map_sd_us": float(r["map_sd"]),
+             "unmap_avg_us": float(r["unmap_avg"]), "unmap_sd_us": float(r["unmap_sd"]),
+             "unmaps": int(r["unmaps"])}
+        if with_exits and name in exits and d["unmaps"] > 0:
+            d["exits_user"] = int(exits[name]["user"]) - null
+            d["exits_per_unmap"] = round(d["exits_user"] / d["unmaps"], 3)
+        return d
+
+    data = {
+        "description": "dma_map_benchmark (avg and sd as the tool prints them, us) in an "
+                       "L2 Linux guest under QEMU 11.1 (accel vSMMU, trap path) and directly "
+                       "in L1 on the same SMMU; exits are the L1 VMM's user-space exits",
+        "paths": {"trap": [row(n, r, True) for n, r in rows.items()]},
+        "l1_floor": [row(n, r, False) for n, r in floor.items()],
+        "nvme_4k_read_us": {"trap": nvme},
+        "exits_null_window": null,
+        "grace_published_us": GRACE,
+    }
+    with open(out, "w") as f:
+        json.dump(data, f, indent=1)
+        f.write("\n")
+
+    fl = {(d["granule_pages"], d["threads"]): d for d in data["l1_floor"]}
+    print("dma_map_benchmark, avg +- sd in us (trap = L2 under stock QEMU 11.1;"
+          " floor = the same unmap issued directly in L1)")
+    print(f"{'granule':>8} {'thr':>3} {'trap map':>14} {'trap unmap':>16} {'exits/unmap':>11}"
+          f" {'floor unmap':>14} {'trap/floor':>10}")
+    for d in data["paths"]["trap"]:
+        f_ = fl.get((d["granule_pages"], d["threads"]))
+        fu = f"{f_['unmap_avg_us']:.1f} +- {f_['unmap_sd_us']:.1f}" if f_ else "-"
+        ratio = f"{d['unmap_avg_us'] / f_['unmap_avg_us']:.0f}x" if f_ and f_["unmap_avg_us"] else "-"
+        print(f"{d['granule']:>8} {d['threads']:>3} "
+              f"{d['map_avg_us']:>6.1f} +- {d['map_sd_us']:<5.1f} "
+              f"{d['unmap_avg_us']:>7.1f} +- {d['unmap_sd_us']:<6.1f} "
+              f"{d.get('exits_per_unmap', float('nan')):>11.2f} {fu:>14} {ratio:>10}")
+    if nvme:
+        print(f"NVMe 4K O_DIRECT read in L2 (strict mode): p50 {nvme['p50']} us,"
+              f" mean {nvme['mean']} us, p99 {nvme['p99']} us over {nvme['reads']} reads")
+    print(f"Grace, published (4K unmap avg): trap {GRACE[1]['trap']} us, HW VCMDQ"
+          f" {GRACE[1]['hw_vcmdq']} us; 2 threads {GRACE[2]['trap']} / {GRACE[2]['hw_vcmdq']} us")
+    print(f"written to {out}")
+    ok = bool(data["paths"]["trap"]) and all("exits_per_unmap" in d for d in data["paths"]["trap"])
+    result(ok, "l2_bench_figures", f"{len(data['paths']['trap'])} L2 runs,"
+           f" {len(data['l1_floor'])} L1 floor runs, NVMe latency {'yes' if nvme else 'missing'}")
+
+
+def main():
+    if len(sys.argv) != 5 or sys.argv[1] not in ("check", "bench"):
+        print(__doc__.strip().splitlines()[2].strip(), file=sys.stderr)
+        return 2
+    mode, log, trace, out = sys.argv[1:]
+    lines = parse_log(log)
+    guest_results(lines)
+    if mode == "check":
+        check_trace(lines, trace)
+    else:
+        bench(lines, out)
+    for t in tap:
+        print(t)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,139 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# The real-guest rig: Linux 7.2 as the L2 guest under Debian's QEMU 11.1
+# (sid, arm64) running in L1, with the accelerated vSMMU (accel=on,
+# iommufd), an assigned e1000e and an assigned NVMe whose disk holds a
+# known pattern. One L0 boot.
+#
+#   scripts/guest.sh check   L0 and L1 QEMU trace the SMMU; results are
+#                            TAP lines (l2_boot, l2_smmu_probe,
+#                            l2_dma_integrity, l2_dma_map_benchmark,
+#                            l2_trace_vmid, l2_trace_count)
+#   scripts/guest.sh bench   tracing off; dma_map_benchmark over granules
+#                            4K..256K and 1/2 threads in L2 and directly in
+#                            L1 (the floor), NVMe 4K read latency, exits per
+#                            unmap; writes build/bench-guest.json and prints
+#                            the table
+#
+# The same kernel image (scripts/kernel.sh base) is L1 and L2. Progress
+# lines are "<step>: ..."; artefacts are in $VCMDQ_CACHE/guest-<mode>/.
+set -euo pipefail
+
+mode=${1:-check}
+case "$mode" in check | bench) ;; *) echo "usage: $0 check|bench" >&2; exit 2 ;; esac
+top=$(cd "$(dirname "$0")/.." && pwd)
+CACHE=${VCMDQ_CACHE:-$HOME/.cache/vcmdq-sw}
+TIMEOUT=${GUEST_TIMEOUT:-600}
+CROSS=aarch64-linux-gnu-
+SYSROOT=$CACHE/sysroot
+W=$CACHE/guest-$mode
+# The planted one-byte corruption the integrity check must find (LBA).
+CORRUPT_LBA=12345
+
+step=setup
+die() { printf '%s: ERROR: %s\n' "$step" "$*"; exit 1; }
+say() { printf '%s: %s\n' "$step" "$*"; }
+for tool in qemu-system-aarch64 ${CROSS}gcc gcc python3 cpio; do
+	command -v "$tool" >/dev/null ||
+		die "$tool not found: run scripts/bootstrap.sh kernel (make check does)"
+done
+mkdir -p "$W"
+
+step=kernel
+KOUT=$("$top/scripts/kernel.sh" base) || die "kernel build failed (see above)"
+IMAGE=$KOUT/arch/arm64/boot/Image
+[ -f "$IMAGE" ] || die "no Image in $KOUT"
+say "using $KOUT"
+
+step=l1-qemu
+QROOT=$("$top/scripts/l1-qemu.sh")/root || die "could not get sid's QEMU"
+say "using $QROOT"
+
+step=tools
+HDR=$W/headers
+make -s -C "$KOUT" ARCH=arm64 headers_install INSTALL_HDR_PATH="$HDR" \
+	>"$W/headers.log" 2>&1 || { cat "$W/headers.log"; die "headers_install failed"; }
+CC_T=(${CROSS}gcc -static -O2 -Wall -Wextra -Werror -isystem "$HDR/include")
+"${CC_T[@]}" -o "$W/dmacheck" "$top/tests/guest/dmacheck.c" ||
+	die "cross-building dmacheck failed"
+gcc -O2 -std=gnu11 -Wall -Wextra -Werror -o "$W/dmacheck-host" \
+	"$top/tests/guest/dmacheck.c" || die "building dmacheck for the host failed"
+# upstream's tool, as it is in the 7.2 tree (warnings are upstream's)
+${CROSS}gcc -static -O2 -D_GNU_SOURCE -isystem "$HDR/include" \
+	-o "$W/dma_map_benchmark" "$CACHE/src/tools/dma/dma_map_benchmark.c" ||
+	die "cross-building tools/dma/dma_map_benchmark failed"
+say "built dmacheck, dma_map_benchmark"
+
+step=initramfs
+[ -x "$SYSROOT/bin/busybox" ] || die "no arm64 busybox in $SYSROOT (run scripts/bootstrap.sh kernel)"
+newroot() { # DIR
+	rm -rf "$1" && mkdir -p "$1"/{bin,dev,proc,sys,tmp}
+	cp "$SYSROOT/bin/busybox" "$1/bin/"
+	local a
+	for a in sh mount cat \
+		echo poweroff sleep ls grep sed dmesg tr awk cut head mkfifo \
+		readlink basename stty wc; do
+		ln -sf busybox "$1/bin/$a"
+	done
+	cp "$W/dma_map_benchmark" "$W/dmacheck" "$1/bin/"
+}
+# Uncompressed cpio: the L1 kernel unpacks it under TCG, where gunzip of
+# ~45 MB costs seconds (Documentation/rig.rst has the measurement).
+pack() { (cd "$1" && find . | cpio -o -H newc --quiet) >"$2"; }
+L2R=$W/l2root
+newroot "$L2R"
+cp "$top/tests/guest/l2-init.sh" "$L2R/init"
+chmod +x "$L2R/init"
+L1R=$W/l1root
+newroot "$L1R"
+mkdir -p "$L1R"/{l2,usr/bin,lib,share}
+pack "$L2R" "$L1R/l2/initramfs.cpio"
+cp "$IMAGE" "$L1R/l2/Image"
+echo $CORRUPT_LBA >"$L1R/l2/corrupt-lba"
+cp "$QROOT/bin/qemu-system-aarch64" "$L1R/usr/bin/"
+cp "$QROOT"/lib/* "$L1R/lib/"
+cp "$QROOT"/share/* "$L1R/share/"
+cp "$top/tests/guest/l1-init.sh" "$L1R/init"
+chmod +x "$L1R/init"
+pack "$L1R" "$W/l1.cpio"
+say "L1 initramfs $(du -h "$W/l1.cpio" | cut -f1) (L2 kernel, L2 initramfs, QEMU $(cat "$QROOT/share/qemu-version"))"
+
+step=disk
+IMG=$W/nvme.img
+"$W/dmacheck-host" fill "$IMG" 32 $CORRUPT_LBA || die "writing the NVMe image failed"
+say "32 MiB NVMe image, pattern + one corrupted byte at LBA $CORRUPT_LBA"
+
+step=vm
+LOG=$W/serial.log
+TRACE=$W/smmu-trace.log
+rm -f "$LOG" "$TRACE"
+trace=()
+[ "$mode" = check ] && trace=(-trace 'smmuv3_cmdq*' -trace 'smmu_iotlb_inv*'
+	-trace smmuv3_range_inval -D "$TRACE" -msg timestamp=on)
+say "booting L0 (TCG, timeout ${TIMEOUT}s): L1 -> QEMU 11.1 -> L2"
+start=$(date +%s)
+set +e
+# Serial output is stamped with the host's wall clock as it arrives, so
+# that its markers can be placed among QEMU's trace lines.
+timeout --foreground -k 5 "$TIMEOUT" qemu-system-aarch64 \
+	-M virt,iommu=smmuv3,virtualization=on,gic-version=3 -cpu max \
+	-smp 2 -m 2G -nographic -no-reboot -nic none \
+	-device e1000e,romfile=,bus=pcie.0,addr=0x1 \
+	-drive file="$IMG",if=none,id=nvm,format=raw,readonly=on \
+	-device nvme,serial=vcmdq-sw,drive=nvm,bus=pcie.0,addr=0x2 \
+	-kernel "$IMAGE" -initrd "$W/l1.cpio" \
+	-append "console=ttyAMA0 loglevel=4 printk.time=1 panic=-1 rdinit=/init iommu.passthrough=1 arm_smmu_v3.test_viommu_without_s2fwb=1 initcall_blacklist=e1000_init_module,nvme_init vcmdq.mode=$mode" \
+	"${trace[@]}" </dev/null 2>&1 |
+	python3 -u -c 'import sys, time
+for l in sys.stdin:
+    sys.stdout.write("%.6f %s" % (time.time(), l))
+    sys.stdout.flush()' >"$LOG"
+rc=${PIPESTATUS[0]}
+set -e
+say "QEMU exited $rc after $(( $(date +%s) - start ))s; serial log $LOG"
+[ "$rc" = 124 ] && { tail -20 "$LOG"; die "timed out after ${TIMEOUT}s"; }
+grep -q 'VCMDQ-L1 DONE' "$LOG" || { tail -30 "$LOG"; die "L1 did not reach the end (boot failure or panic)"; }
+
+step=results
+python3 "$top/scripts/guest-report.py" "$mode" "$LOG" "$TRACE" "$top/build/bench-guest.json"

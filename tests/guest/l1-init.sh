@@ -1,0 +1,137 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# /init of L1 for the real-guest tests: the host a user runs, with
+# Debian's QEMU 11.1 as the VMM. L0 (scripts/guest.sh) gave it an e1000e
+# (00:01.0, StreamID 0x8) and an NVMe (00:02.0, StreamID 0x10) behind the
+# emulated SMMUv3; their drivers are kept off by initcall_blacklist so that
+# nothing in L1 does DMA behind the guest's back.
+#
+# bench mode first runs dma_map_benchmark here, directly on the SMMU (the
+# "no virtualization" floor). Then both devices go to vfio-pci and QEMU
+# boots the L2 guest (tests/guest/l2-init.sh) with the accelerated vSMMU.
+# L2's serial console is read line by line: at each "MARK" line of L2 this
+# script snapshots the VM's KVM exit counters (debugfs) and answers "go".
+# Lines for L0 start with "VCMDQ-L1 " or are L2's "VCMDQ-L2 " lines as is.
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+mount -t debugfs debugfs /sys/kernel/debug
+mount -t tracefs tracefs /sys/kernel/tracing
+mount -t tmpfs tmpfs /tmp
+
+say() { echo "VCMDQ-L1 $*"; }
+res() { if [ "$1" = 0 ]; then say "ok - $2"; else say "not ok - $2"; fi; }
+done_() { say DONE; poweroff -f; }
+
+mode=check
+for a in $(cat /proc/cmdline); do
+	case "$a" in vcmdq.mode=*) mode=${a#vcmdq.mode=} ;; esac
+done
+say "# L1 up after $(cut -d' ' -f1 /proc/uptime)s, mode $mode, QEMU $(cat /share/qemu-version)"
+
+E1000E=0000:00:01.0
+NVME=0000:00:02.0
+bind() { # DEV DRIVER
+	[ -e /sys/bus/pci/devices/$1/driver ] &&
+		echo "$1" >/sys/bus/pci/devices/$1/driver/unbind
+	echo "$2" >/sys/bus/pci/devices/$1/driver_override
+	echo "$1" >/sys/bus/pci/drivers_probe
+	[ "$(basename "$(readlink /sys/bus/pci/devices/$1/driver)")" = "$2" ]
+}
+
+T=/sys/kernel/tracing
+unmaps_reset() {
+	echo 0 >$T/tracing_on
+	echo >$T/trace
+	echo 1 >$T/events/iommu/unmap/enable
+	echo 1 >$T/tracing_on
+}
+unmaps_count() {
+	echo 0 >$T/tracing_on
+	cat $T/per_cpu/cpu*/stats |
+		awk '/^entries:/ { n += $2 } /^overrun:/ { n += $2 } END { print n + 0 }'
+}
+
+# --- the floor: the same benchmark, issued by L1 itself on the same SMMU
+# L1 boots with iommu.passthrough=1: no L1 stage-1 domain, so every
+# stage-1 invalidation L0 sees comes from L2. The floor device alone is
+# switched to a DMA domain (its group has no driver yet).
+if [ "$mode" = bench ]; then
+	echo DMA >/sys/bus/pci/devices/$E1000E/iommu_group/type ||
+		say "# could not give $E1000E a DMA domain"
+	if bind $E1000E dma_map_benchmark; then
+		for r in 1:1 4:1 16:1 64:1 1:2 4:2 16:2 64:2; do
+			g=${r%:*} t=${r#*:}
+			unmaps_reset
+			out=$(/bin/dma_map_benchmark -s 3 -t "$t" -g "$g" -d 1 2>&1)
+			n=$(unmaps_count)
+			map=$(echo "$out" | sed -n 's/.*average map latency(us):\([0-9.]*\) standard deviation:\([0-9.]*\).*/\1 \2/p')
+			unmap=$(echo "$out" | sed -n 's/.*average unmap latency(us):\([0-9.]*\) standard deviation:\([0-9.]*\).*/\1 \2/p')
+			# shellcheck disable=SC2086 # two numbers each
+			set -- $map $unmap
+			say "FLOOR g${g}t$t granule=$g threads=$t map_avg=$1 map_sd=$2 unmap_avg=$3 unmap_sd=$4 unmaps=$n"
+		done
+	else
+		say "# could not bind $E1000E to dma_map_benchmark: no L1 floor"
+	fi
+fi
+
+for d in $E1000E $NVME; do
+	bind $d vfio-pci || { res 1 "l2_boot: binding $d to vfio-pci failed"; done_; }
+done
+ls /dev/vfio/devices/ | sed 's/^/VCMDQ-L1 # vfio cdev: /'
+
+trace=
+[ "$mode" = check ] && trace="-trace smmuv3_cmdq_opcode -D /tmp/l1-qemu-trace.log"
+# The VM's KVM debugfs directory, once QEMU created it.
+kvmdir() { ls -d /sys/kernel/debug/kvm/*-* 2>/dev/null | head -1; }
+snap() { # NAME begin|end
+	k=$(kvmdir)
+	echo "$(cat "$k/mmio_exit_user" 2>/dev/null || echo -1)" \
+	     "$(cat "$k/mmio_exit_kernel" 2>/dev/null || echo -1)" >/tmp/snap.$1.$2
+}
+
+mkfifo /tmp/l2.in
+exec 3<>/tmp/l2.in
+start=$(cut -d' ' -f1 /proc/uptime)
+say "# starting L2 at ${start}s"
+# shellcheck disable=SC2086 # $trace is two options or none
+{ /usr/bin/qemu-system-aarch64 \
+	-M virt,accel=kvm,gic-version=3 -cpu host -smp 2 -m 256M \
+	-bios /share/QEMU_EFI.fd -kernel /l2/Image -initrd /l2/initramfs.cpio \
+	-append "console=ttyAMA0 quiet panic=-1 rdinit=/init iommu.strict=1 vcmdq.mode=$mode vcmdq.corrupt=$(cat /l2/corrupt-lba)" \
+	-display none -serial stdio -monitor none -nic none -no-reboot \
+	-object iommufd,id=iommufd0 \
+	-device arm-smmuv3,primary-bus=pcie.0,id=smmuv3.0,accel=on \
+	-device vfio-pci,host=$E1000E,bus=pcie.0,addr=0x3,iommufd=iommufd0 \
+	-device vfio-pci,host=$NVME,bus=pcie.0,addr=0x4,iommufd=iommufd0 \
+	$trace </tmp/l2.in 2>/tmp/qemu.err; echo $? >/tmp/qemu.rc; } | tr -d '\r' |
+while IFS= read -r l; do
+	case "$l" in
+	*"VCMDQ-L2 MARK "*)
+		# (UEFI leaves terminal escapes in front of L2's first line)
+		l="VCMDQ-L2 ${l#*VCMDQ-L2 }"
+		set -- $l
+		snap "$4" "$3"
+		if [ "$3" = end ]; then
+			read -r u0 k0 <"/tmp/snap.$4.begin"
+			read -r u1 k1 <"/tmp/snap.$4.end"
+			say "EXITS $4 user=$((u1 - u0)) kernel=$((k1 - k0))"
+		fi
+		echo go >/tmp/l2.in
+		;;
+	*"VCMDQ-L2 "*)
+		echo "VCMDQ-L2 ${l#*VCMDQ-L2 }" ;;
+	*)
+		echo "L2| $l" ;;
+	esac
+done
+rc=$(cat /tmp/qemu.rc 2>/dev/null)
+[ "$rc" = 0 ] || say "# qemu-system-aarch64 exited $rc"
+say "# L2 ran $(awk -v s="$start" '{ printf "%.1f", $1 - s }' /proc/uptime)s"
+sed 's/^/VCMDQ-L1 # qemu: /' /tmp/qemu.err | head -20
+if [ "$mode" = check ]; then
+	say "L2TLBI $(grep -c 'smmuv3_cmdq_opcode <--- SMMU_CMD_TLBI_NH_VA' /tmp/l1-qemu-trace.log)"
+	say "L2CMDS $(grep -c 'smmuv3_cmdq_opcode' /tmp/l1-qemu-trace.log)"
+fi
+done_

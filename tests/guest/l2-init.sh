@@ -1,0 +1,133 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# /init of the L2 guest (Linux 7.2 under QEMU 11.1 in L1, UEFI + ACPI, the
+# accelerated vSMMU, an assigned e1000e and NVMe). Proves the guest's own
+# arm-smmu-v3 driver drives the vSMMU, checks real DMA, runs upstream's
+# dma_map_benchmark. Every line meant for the host starts with "VCMDQ-L2 ";
+# benchmark windows are framed by a handshake with the L1 init script so
+# that L1 can read its KVM exit counters around each one:
+#     L2: "VCMDQ-L2 MARK begin NAME"  ->  L1 snapshots, writes "go"
+#     L2: runs, then "VCMDQ-L2 MARK end NAME"  ->  L1 snapshots, writes "go"
+# The console does not echo, so L1's "go" does not come back as output.
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+mount -t debugfs debugfs /sys/kernel/debug
+mount -t tracefs tracefs /sys/kernel/tracing
+stty -echo -icanon min 1 </dev/console 2>/dev/null
+
+say() { echo "VCMDQ-L2 $*"; }
+res() { if [ "$1" = 0 ]; then say "ok - $2"; else say "not ok - $2"; fi; }
+
+mode=check
+corrupt=-1
+for a in $(cat /proc/cmdline); do
+	case "$a" in
+	vcmdq.mode=*) mode=${a#vcmdq.mode=} ;;
+	vcmdq.corrupt=*) corrupt=${a#vcmdq.corrupt=} ;;
+	esac
+done
+say "ok - l2_boot: Linux $(uname -r) up after $(cut -d' ' -f1 /proc/uptime)s ($(grep -c ^processor /proc/cpuinfo) vCPUs, mode $mode)"
+
+# The guest's SMMUv3 driver bound the vSMMU (from IORT), and both assigned
+# devices sit behind it in translated (DMA) domains.
+probe=$(dmesg | grep -m1 'arm-smmu-v3.*features')
+ndev=0
+for d in /sys/bus/pci/devices/*; do
+	[ -e "$d/iommu_group" ] || continue
+	t=$(cat "$d/iommu_group/type" 2>/dev/null)
+	case "$t" in DMA*) ndev=$((ndev + 1)) ;; esac
+done
+[ -n "$probe" ] && [ $ndev -ge 2 ]
+res $? "l2_smmu_probe: ${probe#*] } ; $ndev devices in DMA domains"
+dmesg | grep -m1 -i 'cmdqv' | sed 's/^/# /'
+
+# Find the devices: the e1000e goes to dma_map_benchmark, the NVMe keeps
+# its driver.
+bench_dev=
+for d in /sys/bus/pci/devices/*; do
+	[ "$(cat "$d/vendor"):$(cat "$d/device")" = 0x8086:0x10d3 ] && bench_dev=${d##*/}
+done
+nvme=/dev/nvme0n1
+for _ in 1 2 3 4 5 6 7 8 9 10; do
+	[ -b $nvme ] && break
+	sleep 0.5
+done
+
+# --- real DMA: every word of the disk, many times, through fresh buffers
+if [ -b $nvme ]; then
+	passes=6
+	/bin/dmacheck verify $nvme $passes "$corrupt" 2>&1 | while IFS= read -r l; do
+		say "$l"
+	done
+else
+	say "not ok - l2_dma_integrity: no $nvme (NVMe not assigned or driver did not probe)"
+fi
+
+# --- dma_map_benchmark: the number of unmaps is counted with the iommu:unmap
+# tracepoint (per-CPU buffer entries + overruns), so L1's exit counts can be
+# divided by it.
+T=/sys/kernel/tracing
+unmaps_reset() {
+	echo 0 >$T/tracing_on
+	echo >$T/trace
+	echo 1 >$T/events/iommu/unmap/enable
+	echo 1 >$T/tracing_on
+}
+unmaps_count() {
+	echo 0 >$T/tracing_on
+	cat $T/per_cpu/cpu*/stats |
+		awk '/^entries:/ { n += $2 } /^overrun:/ { n += $2 } END { print n + 0 }'
+}
+mark() {
+	say "MARK $1 $2"
+	read -r _ </dev/console
+}
+
+if [ -n "$bench_dev" ]; then
+	echo "$bench_dev" >/sys/bus/pci/devices/$bench_dev/driver/unbind 2>/dev/null
+	echo dma_map_benchmark >/sys/bus/pci/devices/$bench_dev/driver_override
+	echo "$bench_dev" >/sys/bus/pci/drivers_probe
+fi
+runs="1:1"
+[ "$mode" = bench ] && runs="1:1 4:1 16:1 64:1 1:2 4:2 16:2 64:2"
+secs=1
+[ "$mode" = bench ] && secs=3
+bench_ok=1
+if [ ! -e /sys/kernel/debug/dma_map_benchmark ]; then
+	bench_ok=0
+	say "# no /sys/kernel/debug/dma_map_benchmark (device $bench_dev not bound?)"
+else
+	# a window with nothing in it: what the markers themselves cost
+	mark begin null
+	sleep 1
+	mark end null
+	for r in $runs; do
+		g=${r%:*} t=${r#*:}
+		name=g${g}t$t
+		unmaps_reset
+		mark begin "$name"
+		out=$(/bin/dma_map_benchmark -s $secs -t "$t" -g "$g" -d 1 2>&1)
+		rc=$?
+		mark end "$name"
+		n=$(unmaps_count)
+		echo "$out" | sed 's/^/# /' | while IFS= read -r l; do say "$l"; done
+		map=$(echo "$out" | sed -n 's/.*average map latency(us):\([0-9.]*\) standard deviation:\([0-9.]*\).*/\1 \2/p')
+		unmap=$(echo "$out" | sed -n 's/.*average unmap latency(us):\([0-9.]*\) standard deviation:\([0-9.]*\).*/\1 \2/p')
+		if [ $rc != 0 ] || [ -z "$unmap" ] || [ "$n" -le 0 ]; then
+			bench_ok=0
+			continue
+		fi
+		set -- $map $unmap
+		say "RUN $name granule=$g threads=$t map_avg=$1 map_sd=$2 unmap_avg=$3 unmap_sd=$4 unmaps=$n"
+	done
+fi
+res $((1 - bench_ok)) "l2_dma_map_benchmark: $(echo $runs | wc -w) runs of ${secs}s on $bench_dev, unmaps counted"
+
+if [ "$mode" = bench ] && [ -b $nvme ]; then
+	mark begin nvme4k
+	/bin/dmacheck latency $nvme 2000 2>&1 | while IFS= read -r l; do say "$l"; done
+	mark end nvme4k
+fi
+say DONE
+poweroff -f
