@@ -15,13 +15,19 @@
 #                            L1 (the floor), NVMe 4K read latency, exits per
 #                            unmap; writes build/bench-guest.json and prints
 #                            the table
+#   scripts/guest.sh delivery
+#                            how L1 gets QEMU 11.1, its libraries, the
+#                            firmware and the L2 kernel (~100 MB): boots L1
+#                            with each way (uncompressed and gzipped
+#                            initramfs, 9p share, virtio disk) up to L2's
+#                            /init and prints the times
 #
 # The same kernel image (scripts/kernel.sh base) is L1 and L2. Progress
 # lines are "<step>: ..."; artefacts are in $VCMDQ_CACHE/guest-<mode>/.
 set -euo pipefail
 
 mode=${1:-check}
-case "$mode" in check | bench) ;; *) echo "usage: $0 check|bench" >&2; exit 2 ;; esac
+case "$mode" in check | bench | delivery) ;; *) echo "usage: $0 check|bench|delivery" >&2; exit 2 ;; esac
 top=$(cd "$(dirname "$0")/.." && pwd)
 CACHE=${VCMDQ_CACHE:-$HOME/.cache/vcmdq-sw}
 TIMEOUT=${GUEST_TIMEOUT:-600}
@@ -71,69 +77,132 @@ newroot() { # DIR
 	rm -rf "$1" && mkdir -p "$1"/{bin,dev,proc,sys,tmp}
 	cp "$SYSROOT/bin/busybox" "$1/bin/"
 	local a
-	for a in sh mount cat \
-		echo poweroff sleep ls grep sed dmesg tr awk cut head mkfifo \
-		readlink basename stty wc; do
+	for a in sh mount cat echo poweroff sleep ls grep sed dmesg tr awk cut \
+		head mkfifo readlink basename stty wc; do
 		ln -sf busybox "$1/bin/$a"
 	done
 	cp "$W/dma_map_benchmark" "$W/dmacheck" "$1/bin/"
 }
-# Uncompressed cpio: the L1 kernel unpacks it under TCG, where gunzip of
-# ~45 MB costs seconds (Documentation/rig.rst has the measurement).
 pack() { (cd "$1" && find . | cpio -o -H newc --quiet) >"$2"; }
 L2R=$W/l2root
 newroot "$L2R"
 cp "$top/tests/guest/l2-init.sh" "$L2R/init"
 chmod +x "$L2R/init"
+# The payload: what L1 needs to run the L2 guest.
+P=$W/payload
+rm -rf "$P" && mkdir -p "$P"/{l2,usr/bin,lib,share}
+pack "$L2R" "$P/l2/initramfs.cpio"
+cp "$IMAGE" "$P/l2/Image"
+echo $CORRUPT_LBA >"$P/l2/corrupt-lba"
+cp "$QROOT/bin/qemu-system-aarch64" "$P/usr/bin/"
+cp "$QROOT"/lib/* "$P/lib/"
+cp "$QROOT"/share/* "$P/share/"
 L1R=$W/l1root
 newroot "$L1R"
-mkdir -p "$L1R"/{l2,usr/bin,lib,share}
-pack "$L2R" "$L1R/l2/initramfs.cpio"
-cp "$IMAGE" "$L1R/l2/Image"
-echo $CORRUPT_LBA >"$L1R/l2/corrupt-lba"
-cp "$QROOT/bin/qemu-system-aarch64" "$L1R/usr/bin/"
-cp "$QROOT"/lib/* "$L1R/lib/"
-cp "$QROOT"/share/* "$L1R/share/"
 cp "$top/tests/guest/l1-init.sh" "$L1R/init"
 chmod +x "$L1R/init"
-pack "$L1R" "$W/l1.cpio"
-say "L1 initramfs $(du -h "$W/l1.cpio" | cut -f1) (L2 kernel, L2 initramfs, QEMU $(cat "$QROOT/share/qemu-version"))"
+say "payload $(du -sh "$P" | cut -f1): L2 kernel and initramfs, QEMU $(cat "$QROOT/share/qemu-version") + libraries, UEFI"
+
+# How the payload reaches L1. initramfs (the default): in L1's initramfs,
+# uncompressed, the fastest way measured (Documentation/rig.rst; run
+# "scripts/guest.sh delivery" to measure again).
+# Sets l1_initrd and l1_dev (extra L0 QEMU options).
+payload() { # initramfs|initramfs-gz|9p|disk
+	local t0=$(date +%s.%N) r=$W/l1root-$1
+	rm -rf "$r" && cp -a "$L1R" "$r"
+	l1_dev=()
+	case "$1" in
+	initramfs | initramfs-gz)
+		cp -a "$P"/. "$r"/ ;;
+	9p | disk)
+		mkdir -p "$r/payload"
+		for d in l2 usr lib share; do ln -s "payload/$d" "$r/$d"; done ;;
+	esac
+	case "$1" in
+	initramfs) pack "$r" "$W/l1.cpio"; l1_initrd=$W/l1.cpio ;;
+	initramfs-gz)
+		pack "$r" /dev/stdout | gzip -1 >"$W/l1.cpio.gz"
+		l1_initrd=$W/l1.cpio.gz ;;
+	9p)
+		pack "$r" "$W/l1.cpio"; l1_initrd=$W/l1.cpio
+		l1_dev=(-fsdev "local,id=payload,path=$P,security_model=none,readonly=on"
+			-device "virtio-9p-pci,fsdev=payload,mount_tag=payload,bus=pcie.0,addr=0x5") ;;
+	disk)
+		pack "$r" "$W/l1.cpio"; l1_initrd=$W/l1.cpio
+		rm -f "$W/payload.img"
+		mke2fs -q -F -t ext4 -d "$P" "$W/payload.img" \
+			$(( $(du -sm "$P" | cut -f1) * 12 / 10 + 16 ))M ||
+			die "mke2fs -d failed"
+		l1_dev=(-drive "file=$W/payload.img,if=none,id=payload,format=raw,readonly=on"
+			-device "virtio-blk-pci,drive=payload,bus=pcie.0,addr=0x5") ;;
+	*) die "unknown payload '$1'" ;;
+	esac
+	rm -rf "$r"
+	say "$1: L1 initramfs $(du -h "$l1_initrd" | cut -f1), made in $(echo "$(date +%s.%N) - $t0" | bc | cut -c1-4)s"
+}
 
 step=disk
 IMG=$W/nvme.img
 "$W/dmacheck-host" fill "$IMG" 32 $CORRUPT_LBA || die "writing the NVMe image failed"
 say "32 MiB NVMe image, pattern + one corrupted byte at LBA $CORRUPT_LBA"
 
-step=vm
 LOG=$W/serial.log
 TRACE=$W/smmu-trace.log
-rm -f "$LOG" "$TRACE"
-trace=()
-[ "$mode" = check ] && trace=(-trace 'smmuv3_cmdq*' -trace 'smmu_iotlb_inv*'
-	-trace smmuv3_range_inval -D "$TRACE" -msg timestamp=on)
-say "booting L0 (TCG, timeout ${TIMEOUT}s): L1 -> QEMU 11.1 -> L2"
-start=$(date +%s)
-set +e
-# Serial output is stamped with the host's wall clock as it arrives, so
-# that its markers can be placed among QEMU's trace lines.
-timeout --foreground -k 5 "$TIMEOUT" qemu-system-aarch64 \
-	-M virt,iommu=smmuv3,virtualization=on,gic-version=3 -cpu max \
-	-smp 2 -m 2G -nographic -no-reboot -nic none \
-	-device e1000e,romfile=,bus=pcie.0,addr=0x1 \
-	-drive file="$IMG",if=none,id=nvm,format=raw,readonly=on \
-	-device nvme,serial=vcmdq-sw,drive=nvm,bus=pcie.0,addr=0x2 \
-	-kernel "$IMAGE" -initrd "$W/l1.cpio" \
-	-append "console=ttyAMA0 loglevel=4 printk.time=1 panic=-1 rdinit=/init iommu.passthrough=1 arm_smmu_v3.test_viommu_without_s2fwb=1 initcall_blacklist=e1000_init_module,nvme_init vcmdq.mode=$mode" \
-	"${trace[@]}" </dev/null 2>&1 |
-	python3 -u -c 'import sys, time
+boot() { # MODE PAYLOAD
+	local trace=() rc start
+	rm -f "$LOG" "$TRACE"
+	[ "$1" = check ] && trace=(-trace 'smmuv3_cmdq*' -trace 'smmu_iotlb_inv*'
+		-trace smmuv3_range_inval -D "$TRACE" -msg timestamp=on)
+	say "booting L0 (TCG, timeout ${TIMEOUT}s): L1 -> QEMU 11.1 -> L2 ($1, payload $2)"
+	start=$(date +%s.%N)
+	echo "$start L0-START" >"$LOG"
+	set +e
+	# Serial output is stamped with the host's wall clock as it arrives,
+	# so that markers can be placed among QEMU's trace lines.
+	timeout --foreground -k 5 "$TIMEOUT" qemu-system-aarch64 \
+		-M virt,iommu=smmuv3,virtualization=on,gic-version=3 -cpu max \
+		-smp 2 -m 2G -nographic -no-reboot -nic none \
+		-device e1000e,romfile=,bus=pcie.0,addr=0x1 \
+		-drive file="$IMG",if=none,id=nvm,format=raw,readonly=on \
+		-device nvme,serial=vcmdq-sw,drive=nvm,bus=pcie.0,addr=0x2 \
+		"${l1_dev[@]}" -kernel "$IMAGE" -initrd "$l1_initrd" \
+		-append "console=ttyAMA0 loglevel=4 printk.time=1 panic=-1 rdinit=/init iommu.passthrough=1 arm_smmu_v3.test_viommu_without_s2fwb=1 initcall_blacklist=e1000_init_module,nvme_init vcmdq.mode=$1 vcmdq.payload=$2" \
+		"${trace[@]}" </dev/null 2>&1 |
+		python3 -u -c 'import sys, time
 for l in sys.stdin:
     sys.stdout.write("%.6f %s" % (time.time(), l))
-    sys.stdout.flush()' >"$LOG"
-rc=${PIPESTATUS[0]}
-set -e
-say "QEMU exited $rc after $(( $(date +%s) - start ))s; serial log $LOG"
-[ "$rc" = 124 ] && { tail -20 "$LOG"; die "timed out after ${TIMEOUT}s"; }
-grep -q 'VCMDQ-L1 DONE' "$LOG" || { tail -30 "$LOG"; die "L1 did not reach the end (boot failure or panic)"; }
+    sys.stdout.flush()' >>"$LOG"
+	rc=${PIPESTATUS[0]}
+	set -e
+	say "QEMU exited $rc after $(echo "$(date +%s.%N) - $start" | bc | cut -d. -f1)s; serial log $LOG"
+	[ "$rc" = 124 ] && { tail -20 "$LOG"; die "timed out after ${TIMEOUT}s"; }
+	grep -q 'VCMDQ-L[12] DONE' "$LOG" ||
+		{ tail -30 "$LOG"; die "L1 did not reach the end (boot failure or panic)"; }
+}
+
+if [ "$mode" = delivery ]; then
+	step=delivery
+	rows=()
+	for p in initramfs initramfs-gz 9p disk; do
+		payload $p
+		boot boot $p
+		rows+=("$(awk -v p=$p '
+			$2 == "L0-START" { t0 = $1 }
+			/VCMDQ-L1 # L1 up/ && !l1 { l1 = $1 }
+			/VCMDQ-L1 # starting L2/ && !s { s = $1 }
+			/VCMDQ-L2 ok - l2_boot/ && !l2 { l2 = $1 }
+			END { printf "%-13s %8.1f %10.1f %10.1f\n", p, l1 - t0, s - t0, l2 - t0 }' "$LOG")")
+	done
+	echo "payload       L1 /init  L2 started  L2 /init   (seconds from L0 QEMU start)"
+	printf '%s\n' "${rows[@]}"
+	exit 0
+fi
+
+step=initramfs
+payload "${L1_PAYLOAD:-initramfs}"
+step=vm
+boot "$mode" "${L1_PAYLOAD:-initramfs}"
 
 step=results
+mkdir -p "$top/build"
 python3 "$top/scripts/guest-report.py" "$mode" "$LOG" "$TRACE" "$top/build/bench-guest.json"

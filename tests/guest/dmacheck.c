@@ -10,9 +10,10 @@
  *	afresh and poisoned before every read, chunk size changing per pass;
  *	compare every word; the planted corruption must be found (and only
  *	it) in every pass
- *   dmacheck latency DEV COUNT
+ *   dmacheck latency DEV COUNT [CORRUPT_LBA]
  *	COUNT random 4 KiB O_DIRECT reads, each into a fresh buffer and
- *	checked; prints the read latency (median, mean, p99) in microseconds
+ *	checked (the planted corruption excepted); prints the read latency
+ *	(median, mean, p99) in microseconds
  *
  * Every 64-bit word of the image encodes where it lives: its LBA (512-byte
  * block) and its index in the block, mixed with a constant so that zeroes,
@@ -205,7 +206,7 @@ static int dmacheck_cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static int dmacheck_latency(const char *dev, int count)
+static int dmacheck_latency(const char *dev, int count, int64_t corrupt)
 {
 	const size_t len = 4096;
 	int fd = open(dev, O_RDONLY | O_DIRECT);
@@ -233,7 +234,7 @@ static int dmacheck_latency(const char *dev, int count)
 		lat[i] = dmacheck_now_ns() - t0;
 		sum += lat[i];
 		dmacheck_compare(buf, off / DMACHECK_BLOCK, len / DMACHECK_BLOCK,
-				 -1, &r);
+				 corrupt, &r);
 		munmap(buf, len);
 	}
 	close(fd);
@@ -242,8 +243,9 @@ static int dmacheck_latency(const char *dev, int count)
 	       "%" PRIu64 " mismatched blocks\n", count, lat[count / 2] / 1e3,
 	       sum / 1e3 / count, lat[count * 99 / 100] / 1e3, r.bad_blocks);
 	printf("VCMDQ-BENCH {\"nvme_4k_read_us\": {\"p50\": %.1f, \"mean\": %.1f, "
-	       "\"p99\": %.1f, \"reads\": %d}}\n", lat[count / 2] / 1e3,
-	       sum / 1e3 / count, lat[count * 99 / 100] / 1e3, count);
+	       "\"p99\": %.1f, \"reads\": %d, \"mismatched_blocks\": %" PRIu64
+	       "}}\n", lat[count / 2] / 1e3, sum / 1e3 / count,
+	       lat[count * 99 / 100] / 1e3, count, r.bad_blocks);
 	free(lat);
 	return r.bad_blocks != 0;
 }
@@ -256,11 +258,11 @@ int main(int argc, char **argv)
 		return dmacheck_fill(argv[2], strtoull(argv[3], NULL, 0), corrupt);
 	if (argc >= 4 && !strcmp(argv[1], "verify") && atoi(argv[3]) > 0)
 		return dmacheck_verify(argv[2], atoi(argv[3]), corrupt);
-	if (argc == 4 && !strcmp(argv[1], "latency") && atoi(argv[3]) > 0)
-		return dmacheck_latency(argv[2], atoi(argv[3]));
+	if (argc >= 4 && !strcmp(argv[1], "latency") && atoi(argv[3]) > 0)
+		return dmacheck_latency(argv[2], atoi(argv[3]), corrupt);
 	fprintf(stderr,
 		"usage: dmacheck fill IMAGE MIB [CORRUPT_LBA]\n"
 		"       dmacheck verify DEV PASSES [CORRUPT_LBA]\n"
-		"       dmacheck latency DEV COUNT\n");
+		"       dmacheck latency DEV COUNT [CORRUPT_LBA]\n");
 	return 2;
 }

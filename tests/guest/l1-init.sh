@@ -24,10 +24,21 @@ res() { if [ "$1" = 0 ]; then say "ok - $2"; else say "not ok - $2"; fi; }
 done_() { say DONE; poweroff -f; }
 
 mode=check
+payload=initramfs
 for a in $(cat /proc/cmdline); do
-	case "$a" in vcmdq.mode=*) mode=${a#vcmdq.mode=} ;; esac
+	case "$a" in
+	vcmdq.mode=*) mode=${a#vcmdq.mode=} ;;
+	vcmdq.payload=*) payload=${a#vcmdq.payload=} ;;
+	esac
 done
-say "# L1 up after $(cut -d' ' -f1 /proc/uptime)s, mode $mode, QEMU $(cat /share/qemu-version)"
+# QEMU, its libraries, the firmware and the L2 kernel and initramfs are in
+# this initramfs, or on a 9p share or a virtio disk mounted at /payload
+# (/usr, /lib, /share and /l2 point there).
+case "$payload" in
+9p) mount -t 9p -o trans=virtio,version=9p2000.L,msize=524288,ro payload /payload ;;
+disk) mount -t ext4 -o ro /dev/vda /payload ;;
+esac || { say "not ok - l1_payload: mounting the $payload payload failed"; poweroff -f; }
+say "# L1 up after $(cut -d' ' -f1 /proc/uptime)s, mode $mode, payload $payload, QEMU $(cat /share/qemu-version)"
 
 E1000E=0000:00:01.0
 NVME=0000:00:02.0
