@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Build the arm64 test kernel: Debian's linux-source-7.2 + patches/ +
-# tests/kconfig/<variant>.config, cross-compiled with ccache.
+# tests/kconfig/base.config + guest.config (base) or debug.config (debug),
+# cross-compiled with ccache.
 #
 #   scripts/kernel.sh [base|debug]   prints the build directory on stdout
 #   scripts/kernel.sh --config-only [base|debug]
@@ -46,7 +47,7 @@ die() { printf 'kernel: ERROR: %s\n' "$*" >&2; exit 1; }
 
 frags=("$top/tests/kconfig/base.config")
 case "$variant" in
-base) ;;
+base) frags+=("$top/tests/kconfig/guest.config") ;;
 debug) frags+=("$top/tests/kconfig/debug.config") ;;
 *) die "unknown variant '$variant' (base|debug)" ;;
 esac
