@@ -116,7 +116,8 @@ kernel_source() {
 kernel_deps() {
 	add_suites
 	need_pkgs gcc-aarch64-linux-gnu libc6-dev-arm64-cross ccache rsync bc \
-		bison flex cpio xz-utils kmod python3 libelf-dev libssl-dev
+		bison flex cpio xz-utils kmod python3 libelf-dev libssl-dev \
+		binutils e2fsprogs
 	if ! dpkg-query -W -f='${Status}' qemu-system-arm 2>/dev/null |
 		grep -q 'install ok installed'; then
 		apt_update

@@ -60,7 +60,7 @@ step=tools
 HDR=$W/headers
 make -s -C "$KOUT" ARCH=arm64 headers_install INSTALL_HDR_PATH="$HDR" \
 	>"$W/headers.log" 2>&1 || { cat "$W/headers.log"; die "headers_install failed"; }
-CC_T=(${CROSS}gcc -static -O2 -Wall -Wextra -Werror -isystem "$HDR/include")
+CC_T=("${CROSS}gcc" -static -O2 -Wall -Wextra -Werror -isystem "$HDR/include")
 "${CC_T[@]}" -o "$W/dmacheck" "$top/tests/guest/dmacheck.c" ||
 	die "cross-building dmacheck failed"
 gcc -O2 -std=gnu11 -Wall -Wextra -Werror -o "$W/dmacheck-host" \
@@ -108,7 +108,8 @@ say "payload $(du -sh "$P" | cut -f1): L2 kernel and initramfs, QEMU $(cat "$QRO
 # "scripts/guest.sh delivery" to measure again).
 # Sets l1_initrd and l1_dev (extra L0 QEMU options).
 payload() { # initramfs|initramfs-gz|9p|disk
-	local t0=$(date +%s.%N) r=$W/l1root-$1
+	local t0 r=$W/l1root-$1
+	t0=$(date +%s.%N)
 	rm -rf "$r" && cp -a "$L1R" "$r"
 	l1_dev=()
 	case "$1" in
