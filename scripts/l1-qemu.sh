@@ -62,8 +62,16 @@ rm -rf "$TMP" "$OUT"
 mkdir -p "$TMP/debs" "$TMP/unpacked" "$TMP/root/lib" "$TMP/root/bin" \
 	"$TMP/root/share"
 say "downloading ${#pkgs[@]} arm64 packages and the firmware from sid"
-(cd "$TMP/debs" && apt-get download -qq "${APT[@]}" "${pkgs[@]}" \
-	"qemu-efi-aarch64=$ever") || die "apt-get download failed"
+if ! (cd "$TMP/debs" && apt-get download -qq "${APT[@]}" "${pkgs[@]}" \
+	"qemu-efi-aarch64=$ever"); then
+	# Package lists older than the archive name files it no longer has:
+	# refresh them and start again (with the new versions' key).
+	say "download failed; apt-get update and retry"
+	rm -rf "$TMP"
+	[ -z "${VCMDQ_L1_QEMU_RETRY:-}" ] || die "apt-get download failed"
+	apt-get update -qq || die "apt-get update failed"
+	VCMDQ_L1_QEMU_RETRY=1 exec "$0" "$@"
+fi
 say "unpacking"
 for deb in "$TMP"/debs/*.deb; do
 	dpkg-deb -x "$deb" "$TMP/unpacked"
