@@ -104,8 +104,10 @@ chmod +x "$L1R/init"
 say "payload $(du -sh "$P" | cut -f1): L2 kernel and initramfs, QEMU $(cat "$QROOT/share/qemu-version") + libraries, UEFI"
 
 # How the payload reaches L1. initramfs (the default): in L1's initramfs,
-# uncompressed, the fastest way measured (Documentation/rig.rst; run
-# "scripts/guest.sh delivery" to measure again).
+# uncompressed: as fast as a gzipped one or a virtio disk to L2's /init
+# (within the noise), 3x faster than 9p, and the quickest to make and the
+# simplest (Documentation/rig.rst; "scripts/guest.sh delivery" measures,
+# GUEST_PAYLOADS="..." picks which and in what order).
 # Sets l1_initrd and l1_dev (extra L0 QEMU options).
 payload() { # initramfs|initramfs-gz|9p|disk
 	local t0 r=$W/l1root-$1
@@ -184,7 +186,7 @@ for l in sys.stdin:
 if [ "$mode" = delivery ]; then
 	step=delivery
 	rows=()
-	for p in initramfs initramfs-gz 9p disk; do
+	for p in ${GUEST_PAYLOADS:-initramfs initramfs-gz 9p disk}; do
 		payload $p
 		boot boot $p
 		rows+=("$(awk -v p=$p '
