@@ -18,16 +18,16 @@
 #endif /* __KERNEL__ */
 
 /* GENMASK_ULL without the kernel's compile-time checks, usable in both. */
-#define VQ_GENMASK(h, l)	((~0ULL << (l)) & (~0ULL >> (63 - (h))))
-#define VQ_BIT(n)		(1ULL << (n))
+#define VCMDQ_GENMASK(h, l)	((~0ULL << (l)) & (~0ULL >> (63 - (h))))
+#define VCMDQ_BIT(n)		(1ULL << (n))
 
 /* FIELD_GET/FIELD_PREP for a contiguous mask; the mask need not be const. */
-static inline u64 vq_field_get(u64 mask, u64 v)
+static inline u64 vcmdq_field_get(u64 mask, u64 v)
 {
 	return (v & mask) >> __builtin_ctzll(mask);
 }
 
-static inline u64 vq_field_prep(u64 mask, u64 v)
+static inline u64 vcmdq_field_prep(u64 mask, u64 v)
 {
 	return (v << __builtin_ctzll(mask)) & mask;
 }

@@ -64,7 +64,7 @@ int vcmdq_engine_init(struct vcmdq_engine *e, const struct vcmdq_config *cfg,
 	e->sids = sids;
 	e->cfg = *cfg;
 	e->policy = vcmdq_policy[cfg->layout];
-	e->vmid_w0 = vq_field_prep(VCMDQ_TLBI_0_VMID, cfg->vmid);
+	e->vmid_w0 = vcmdq_field_prep(VCMDQ_TLBI_0_VMID, cfg->vmid);
 	e->stats = zero_stats;
 	vcmdq_reset(e, 0);
 	return 0;
@@ -172,17 +172,17 @@ static enum vcmdq_status slow_cmd(struct vcmdq_engine *e,
 	case VCMDQ_K_SID:
 		if (vcmdq_reserved_set(c))
 			goto ill;
-		vsid = (u32)vq_field_get(VCMDQ_CFGI_0_SID, c->w[0]);
+		vsid = (u32)vcmdq_field_get(VCMDQ_CFGI_0_SID, c->w[0]);
 		if (e->ops->sid ? e->ops->sid(e->priv, vsid, &psid) :
 				  !vcmdq_sidmap_lookup(e->sids, vsid, &psid))
 			goto ill;
 		h = &e->hbuf[e->nb++];
 		h->w[0] = (c->w[0] & ~VCMDQ_CFGI_0_SID) |
-			  vq_field_prep(VCMDQ_CFGI_0_SID, psid);
+			  vcmdq_field_prep(VCMDQ_CFGI_0_SID, psid);
 		h->w[1] = c->w[1];
 		return VCMDQ_IDLE;
 	case VCMDQ_K_SYNC:
-		cs = (u32)vq_field_get(VCMDQ_SYNC_0_CS, c->w[0]);
+		cs = (u32)vcmdq_field_get(VCMDQ_SYNC_0_CS, c->w[0]);
 		if (vcmdq_reserved_set(c) || cs > VCMDQ_SYNC_CS_SEV)
 			goto ill;
 		ret = flush(e, true);
@@ -206,7 +206,7 @@ static enum vcmdq_status slow_cmd(struct vcmdq_engine *e,
 		} else if (e->cfg.caps & VCMDQ_CAP_MSI) {
 			done.kind = VCMDQ_DONE_MSI;
 			done.addr = c->w[1] & VCMDQ_SYNC_1_MSIADDR;
-			done.data = (u32)vq_field_get(VCMDQ_SYNC_0_MSIDATA,
+			done.data = (u32)vcmdq_field_get(VCMDQ_SYNC_0_MSIDATA,
 						      c->w[0]);
 		} else {
 			done.kind = VCMDQ_DONE_IRQ;

@@ -21,9 +21,12 @@
 /* Largest host batch, as arm-smmu-v3's CMDQ_BATCH_ENTRIES on 64-bit. */
 #define VCMDQ_BATCH_MAX		64
 
-/* Capabilities the vSMMU advertises to the guest. */
-#define VCMDQ_CAP_MSI		VQ_BIT(0)	/* IDR0.MSI: CS=IRQ is an MSI write */
-#define VCMDQ_CAP_SEV		VQ_BIT(1)	/* IDR0.SEV: CS=SEV sends an event */
+/*
+ * Capabilities the vSMMU advertises to the guest: IDR0.MSI (CS=IRQ is an
+ * MSI write) and IDR0.SEV (CS=SEV sends an event).
+ */
+#define VCMDQ_CAP_MSI		VCMDQ_BIT(0)
+#define VCMDQ_CAP_SEV		VCMDQ_BIT(1)
 
 /**
  * enum vcmdq_status - why vcmdq_process() returned
