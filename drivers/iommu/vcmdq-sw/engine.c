@@ -8,7 +8,7 @@
  */
 #include "engine.h"
 
-static const char *const status_names[] = {
+static const char *const vcmdq_status_names[] = {
 	[VCMDQ_IDLE]	 = "IDLE",
 	[VCMDQ_MORE]	 = "MORE",
 	[VCMDQ_EXIT]	 = "EXIT",
@@ -25,9 +25,9 @@ static const char *const status_names[] = {
  */
 const char *vcmdq_status_name(enum vcmdq_status s)
 {
-	if ((unsigned int)s >= ARRAY_SIZE(status_names))
+	if ((unsigned int)s >= ARRAY_SIZE(vcmdq_status_names))
 		return "?";
-	return status_names[s];
+	return vcmdq_status_names[s];
 }
 EXPORT_SYMBOL_NS_GPL(vcmdq_status_name, "VCMDQ_SW");
 
@@ -48,8 +48,6 @@ int vcmdq_engine_init(struct vcmdq_engine *e, const struct vcmdq_config *cfg,
 		      const struct vcmdq_ops *ops, void *priv,
 		      const struct vcmdq_sidmap *sids)
 {
-	static const struct vcmdq_stats zero_stats;
-
 	if (!ops || !ops->read || !ops->issue || !ops->publish ||
 	    !ops->complete || !ops->sid == !sids)
 		return -EINVAL;
@@ -65,7 +63,7 @@ int vcmdq_engine_init(struct vcmdq_engine *e, const struct vcmdq_config *cfg,
 	e->cfg = *cfg;
 	e->policy = vcmdq_policy[cfg->layout];
 	e->vmid_w0 = vcmdq_field_prep(VCMDQ_TLBI_0_VMID, cfg->vmid);
-	e->stats = zero_stats;
+	e->stats = (struct vcmdq_stats){};
 	vcmdq_reset(e, 0);
 	return 0;
 }
@@ -90,15 +88,16 @@ void vcmdq_reset(struct vcmdq_engine *e, u32 cons)
 }
 EXPORT_SYMBOL_NS_GPL(vcmdq_reset, "VCMDQ_SW");
 
-static void publish(struct vcmdq_engine *e)
+static void vcmdq_publish(struct vcmdq_engine *e)
 {
 	e->pub = vcmdq_cons_value(e);
 	e->ops->publish(e->priv, e->pub);
 }
 
-static enum vcmdq_status stop(struct vcmdq_engine *e, enum vcmdq_status why,
-			      u32 index, const struct vcmdq_cmd *cmd,
-			      enum vcmdq_cerror cerror, int err)
+static enum vcmdq_status vcmdq_stop(struct vcmdq_engine *e,
+				    enum vcmdq_status why, u32 index,
+				    const struct vcmdq_cmd *cmd,
+				    enum vcmdq_cerror cerror, int err)
 {
 	e->stop.status = why;
 	e->stop.index = index;
@@ -115,7 +114,7 @@ static enum vcmdq_status stop(struct vcmdq_engine *e, enum vcmdq_status why,
 	if (why != VCMDQ_BAD_PROD) {
 		e->halt = why;
 		if (e->pub != vcmdq_cons_value(e))
-			publish(e);
+			vcmdq_publish(e);
 	}
 	if (e->ops->stopped)
 		e->ops->stopped(e->priv, &e->stop);
@@ -123,7 +122,7 @@ static enum vcmdq_status stop(struct vcmdq_engine *e, enum vcmdq_status why,
 }
 
 /* Issue the host batch (and a host CMD_SYNC with @sync if anything needs it). */
-static int flush(struct vcmdq_engine *e, bool sync)
+static int vcmdq_flush(struct vcmdq_engine *e, bool sync)
 {
 	u32 n = e->nb;
 	int ret;
@@ -150,8 +149,8 @@ static int flush(struct vcmdq_engine *e, bool sync)
  * Everything but the stage-1 TLBI fast case. Returns VCMDQ_IDLE to go on,
  * or the status the queue stopped with at @rd.
  */
-static enum vcmdq_status slow_cmd(struct vcmdq_engine *e,
-				  const struct vcmdq_cmd *c, u32 rd)
+static enum vcmdq_status vcmdq_slow_cmd(struct vcmdq_engine *e,
+					const struct vcmdq_cmd *c, u32 rd)
 {
 	enum vcmdq_kind kind = (enum vcmdq_kind)e->policy[vcmdq_cmd_op(c)];
 	struct vcmdq_sync_done done;
@@ -185,17 +184,17 @@ static enum vcmdq_status slow_cmd(struct vcmdq_engine *e,
 		cs = (u32)vcmdq_field_get(VCMDQ_SYNC_0_CS, c->w[0]);
 		if (vcmdq_reserved_set(c) || cs > VCMDQ_SYNC_CS_SEV)
 			goto ill;
-		ret = flush(e, true);
+		ret = vcmdq_flush(e, true);
 		if (ret == -ETIMEDOUT) {
 			e->cons = rd;
-			return stop(e, VCMDQ_CERROR, rd, c,
+			return vcmdq_stop(e, VCMDQ_CERROR, rd, c,
 				    VCMDQ_CERROR_ATC_INV_SYNC, ret);
 		}
 		if (ret)
 			goto fault;
 		e->cons = vcmdq_q_inc(e->cfg.log2size, rd, 1);
 		e->stats.guest_syncs++;
-		publish(e);
+		vcmdq_publish(e);
 		if (cs == VCMDQ_SYNC_CS_NONE)
 			return VCMDQ_IDLE;
 		done.index = rd;
@@ -213,26 +212,26 @@ static enum vcmdq_status slow_cmd(struct vcmdq_engine *e,
 		}
 		ret = e->ops->complete(e->priv, &done);
 		if (ret)
-			return stop(e, VCMDQ_FAULT, rd, c, VCMDQ_CERROR_NONE,
+			return vcmdq_stop(e, VCMDQ_FAULT, rd, c, VCMDQ_CERROR_NONE,
 				    ret);
 		return VCMDQ_IDLE;
 	case VCMDQ_K_EXIT:
-		ret = flush(e, false);
+		ret = vcmdq_flush(e, false);
 		if (ret)
 			goto fault;
 		e->cons = rd;
-		return stop(e, VCMDQ_EXIT, rd, c, VCMDQ_CERROR_NONE, 0);
+		return vcmdq_stop(e, VCMDQ_EXIT, rd, c, VCMDQ_CERROR_NONE, 0);
 	case VCMDQ_K_ILL:
 		goto ill;
 	}
 ill:
-	ret = flush(e, false);
+	ret = vcmdq_flush(e, false);
 	if (ret)
 		goto fault;
 	e->cons = rd;
-	return stop(e, VCMDQ_CERROR, rd, c, VCMDQ_CERROR_ILL, 0);
+	return vcmdq_stop(e, VCMDQ_CERROR, rd, c, VCMDQ_CERROR_ILL, 0);
 fault:
-	return stop(e, VCMDQ_FAULT, rd, c, VCMDQ_CERROR_NONE, ret);
+	return vcmdq_stop(e, VCMDQ_FAULT, rd, c, VCMDQ_CERROR_NONE, ret);
 }
 
 /**
@@ -264,7 +263,7 @@ enum vcmdq_status vcmdq_process(struct vcmdq_engine *e, u32 prod, u32 budget)
 		return e->halt;
 	if (!vcmdq_q_ptr_valid(l2, prod) ||
 	    vcmdq_q_used(l2, prod, start) > size)
-		return stop(e, VCMDQ_BAD_PROD, prod, NULL, VCMDQ_CERROR_NONE,
+		return vcmdq_stop(e, VCMDQ_BAD_PROD, prod, NULL, VCMDQ_CERROR_NONE,
 			    -EINVAL);
 
 	left = vcmdq_q_used(l2, prod, start);
@@ -286,13 +285,13 @@ enum vcmdq_status vcmdq_process(struct vcmdq_engine *e, u32 prod, u32 budget)
 			n = bmax - nb;
 		ret = e->ops->read(e->priv, vcmdq_q_idx(l2, rd), e->rbuf, n);
 		if (ret) {
-			int fret = flush(e, false);
+			int fret = vcmdq_flush(e, false);
 
 			e->cons = rd;
-			st = fret ? stop(e, VCMDQ_FAULT, rd, NULL,
-					 VCMDQ_CERROR_NONE, fret) :
-				    stop(e, VCMDQ_CERROR, rd, NULL,
-					 VCMDQ_CERROR_ABT, ret);
+			st = fret ? vcmdq_stop(e, VCMDQ_FAULT, rd, NULL,
+					       VCMDQ_CERROR_NONE, fret) :
+				    vcmdq_stop(e, VCMDQ_CERROR, rd, NULL,
+					       VCMDQ_CERROR_ABT, ret);
 			goto out;
 		}
 		left -= n;
@@ -309,7 +308,7 @@ enum vcmdq_status vcmdq_process(struct vcmdq_engine *e, u32 prod, u32 budget)
 				continue;
 			}
 			e->nb = nb;
-			st = slow_cmd(e, c, vcmdq_q_inc(l2, rd, i));
+			st = vcmdq_slow_cmd(e, c, vcmdq_q_inc(l2, rd, i));
 			if (st != VCMDQ_IDLE)
 				goto out;
 			nb = e->nb;
@@ -317,24 +316,24 @@ enum vcmdq_status vcmdq_process(struct vcmdq_engine *e, u32 prod, u32 budget)
 		e->nb = nb;
 		rd = vcmdq_q_inc(l2, rd, n);
 		if (nb == bmax) {
-			ret = flush(e, false);
+			ret = vcmdq_flush(e, false);
 			if (ret) {
-				st = stop(e, VCMDQ_FAULT, rd, NULL,
-					  VCMDQ_CERROR_NONE, ret);
+				st = vcmdq_stop(e, VCMDQ_FAULT, rd, NULL,
+						VCMDQ_CERROR_NONE, ret);
 				goto out;
 			}
 			e->cons = rd;
 		}
 	}
 
-	ret = flush(e, false);
+	ret = vcmdq_flush(e, false);
 	if (ret) {
-		st = stop(e, VCMDQ_FAULT, rd, NULL, VCMDQ_CERROR_NONE, ret);
+		st = vcmdq_stop(e, VCMDQ_FAULT, rd, NULL, VCMDQ_CERROR_NONE, ret);
 		goto out;
 	}
 	e->cons = rd;
 	if (e->pub != vcmdq_cons_value(e))
-		publish(e);
+		vcmdq_publish(e);
 	st = vcmdq_q_used(l2, prod, rd) ? VCMDQ_MORE : VCMDQ_IDLE;
 out:
 	e->stats.cmds += vcmdq_q_used(l2, e->cons, start);
@@ -360,13 +359,13 @@ int vcmdq_exit_done(struct vcmdq_engine *e, enum vcmdq_cerror cerror)
 	    (unsigned int)cerror > VCMDQ_CERROR_ATC_INV_SYNC)
 		return -EINVAL;
 	if (cerror != VCMDQ_CERROR_NONE) {
-		stop(e, VCMDQ_CERROR, e->cons, &cmd, cerror, 0);
+		vcmdq_stop(e, VCMDQ_CERROR, e->cons, &cmd, cerror, 0);
 		return 0;
 	}
 	e->cons = vcmdq_q_inc(e->cfg.log2size, e->cons, 1);
 	e->stats.cmds++;
 	e->halt = VCMDQ_IDLE;
-	publish(e);
+	vcmdq_publish(e);
 	return 0;
 }
 EXPORT_SYMBOL_NS_GPL(vcmdq_exit_done, "VCMDQ_SW");
@@ -386,7 +385,7 @@ int vcmdq_error_ack(struct vcmdq_engine *e)
 		return -EINVAL;
 	e->cerror = VCMDQ_CERROR_NONE;
 	e->halt = VCMDQ_IDLE;
-	publish(e);
+	vcmdq_publish(e);
 	return 0;
 }
 EXPORT_SYMBOL_NS_GPL(vcmdq_error_ack, "VCMDQ_SW");
