@@ -17,8 +17,9 @@ CLANG	?= clang
 B	:= build
 CFLAGS	:= -O2 -g -std=gnu11 -Wall -Wextra -Werror
 # The engine includes kernel headers only: tools/vcmdq-sw/include stands in
-# for them (<linux/errno.h> is the system's uapi header).
-CPPFLAGS := -Itools/vcmdq-sw/include
+# for them (<linux/errno.h> is the system's uapi header). Includes across
+# directories name the file from the repository root.
+CPPFLAGS := -Itools/vcmdq-sw/include -I.
 FUZZ_SECONDS ?= 20
 
 ENGINE	:= $(addprefix drivers/iommu/vcmdq-sw/,engine.c policy.c sidmap.c)

@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../../drivers/iommu/vcmdq-sw/engine.h"
+#include "drivers/iommu/vcmdq-sw/engine.h"
 
 #define ROUNDS	2000
 #define BATCH	64

@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../vectors/vectors.h"
-#include "../lib/tap.h"
+#include "tests/vectors/vectors.h"
+#include "tests/lib/tap.h"
 
 static void test_vectors(void)
 {

@@ -6,7 +6,7 @@
 #include <kunit/test.h>
 #include <linux/module.h>
 
-#include "../../../tests/vectors/vectors.h"
+#include "tests/vectors/vectors.h"
 
 static void vcmdq_vectors_test(struct kunit *test)
 {
