@@ -32,9 +32,9 @@ static void test_policy(void)
 	bool ok = vcmdq_policy_selftest(&f);
 
 	if (!ok)
-		tap_diag("layout %u opcode 0x%02x: want kind %llu got %llu",
-			 f.i >> 8, f.i & 0xff, (unsigned long long)f.want,
-			 (unsigned long long)f.got);
+		tap_diag("%s: layout %u opcode 0x%02x: want 0x%llx got 0x%llx",
+			 f.what, f.i >> 8, f.i & 0xff,
+			 (unsigned long long)f.want, (unsigned long long)f.got);
 	tap_result(ok, "policy of all 256 opcodes in both layouts matches DESIGN.md");
 }
 

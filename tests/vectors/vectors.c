@@ -479,18 +479,35 @@ static enum vcmdq_kind design_kind(enum vcmdq_layout layout, unsigned int op)
  * vcmdq_policy_selftest() - every opcode of both layouts against DESIGN.md
  * @f: filled with the first mismatch (@i is layout << 8 | opcode)
  *
+ * Also checks that every TLBI the fast path takes defines its opcode and
+ * VMID fields, which the fast path's check relies on.
+ *
  * Return: true if the engine's policy table matches.
  */
 bool vcmdq_policy_selftest(struct vcmdq_vector_fail *f)
 {
+	const u64 tlbi_w0 = VCMDQ_0_OP | VCMDQ_TLBI_0_VMID;
+	enum vcmdq_kind kind, want;
 	unsigned int layout, op;
 
-	for (layout = 0; layout < VCMDQ_NR_LAYOUTS; layout++)
-		for (op = 0; op < 256; op++)
-			if (vcmdq_classify((enum vcmdq_layout)layout, (u8)op) !=
-			    design_kind((enum vcmdq_layout)layout, op))
+	for (layout = 0; layout < VCMDQ_NR_LAYOUTS; layout++) {
+		for (op = 0; op < 256; op++) {
+			kind = vcmdq_classify((enum vcmdq_layout)layout, (u8)op);
+			want = design_kind((enum vcmdq_layout)layout, op);
+			if (kind != want)
 				return mismatch(f, "policy", layout << 8 | op,
-						design_kind((enum vcmdq_layout)layout, op),
-						vcmdq_classify((enum vcmdq_layout)layout, (u8)op));
+						want, kind);
+			/*
+			 * The fast path checks word 0 of a TLBI with the VMID
+			 * field set to all ones: a TLBI that did not define
+			 * the field would never pass.
+			 */
+			if (kind == VCMDQ_K_TLBI &&
+			    (vcmdq_fields[op].w0 & tlbi_w0) != tlbi_w0)
+				return mismatch(f, "TLBI fields lack OP or VMID",
+						layout << 8 | op, tlbi_w0,
+						vcmdq_fields[op].w0);
+		}
+	}
 	return true;
 }
