@@ -2,9 +2,10 @@
 /*
  * The vcmdq-sw command engine: see engine.h and Documentation/engine.rst.
  *
- * Every entry is read once into a private buffer and only that copy is
- * validated and issued, so a guest rewriting its queue concurrently cannot
- * get an unchecked command past the engine.
+ * Every entry is read once into a private buffer (the host batch it is then
+ * rewritten in) and only that copy is validated and issued, so a guest
+ * rewriting its queue concurrently cannot get an unchecked command past the
+ * engine.
  */
 #include "engine.h"
 
@@ -177,7 +178,8 @@ static int vcmdq_flush(struct vcmdq_engine *e, bool sync)
 
 /*
  * Everything but the stage-1 TLBI fast case. Returns VCMDQ_IDLE to go on,
- * or the status the queue stopped with at @rd.
+ * or the status the queue stopped with at @rd. @c may be the very slot of
+ * e->hbuf its host command goes to: it is read before that is written.
  */
 static enum vcmdq_status vcmdq_slow_cmd(struct vcmdq_engine *e,
 					const struct vcmdq_cmd *c, u32 rd)
@@ -288,10 +290,10 @@ enum vcmdq_status vcmdq_process(struct vcmdq_engine *e, u32 prod, u32 budget)
 	const u32 l2 = e->cfg.log2size, size = 1U << l2, bmax = e->cfg.batch;
 	/* Turns the all-ones VMID field of a checked word 0 into ours. */
 	const u64 vmid_x = VCMDQ_TLBI_0_VMID ^ e->vmid_w0;
-	struct vcmdq_cmd *const hbuf = e->hbuf;
 	const u32 start = e->cons;
 	enum vcmdq_status st = VCMDQ_IDLE;
-	u32 rd = start, left, n, i, nb;
+	struct vcmdq_cmd *c, *end, *out;
+	u32 rd = start, left, idx, n;
 	int ret;
 
 	if (e->halt != VCMDQ_IDLE)
@@ -308,17 +310,20 @@ enum vcmdq_status vcmdq_process(struct vcmdq_engine *e, u32 prod, u32 budget)
 	e->nb = 0;
 	while (left) {
 		/*
-		 * A chunk never wraps and never overfills the host batch (an
-		 * entry yields at most one host command), so the inner loop
-		 * needs no bounds checks.
+		 * A chunk never wraps and never overfills the host batch: it
+		 * is read straight into the batch, behind the commands already
+		 * there, and rewritten in place. An entry yields at most one
+		 * host command, so the write position never passes the read
+		 * position and the loops need no bounds checks.
 		 */
-		nb = e->nb;
-		n = size - vcmdq_q_idx(l2, rd);
+		out = &e->hbuf[e->nb];
+		idx = vcmdq_q_idx(l2, rd);
+		n = size - idx;
 		if (n > left)
 			n = left;
-		if (n > bmax - nb)
-			n = bmax - nb;
-		ret = e->ops->read(e->priv, vcmdq_q_idx(l2, rd), e->rbuf, n);
+		if (n > bmax - e->nb)
+			n = bmax - e->nb;
+		ret = e->ops->read(e->priv, idx, out, n);
 		if (ret) {
 			int fret = vcmdq_flush(e, false);
 
@@ -330,25 +335,42 @@ enum vcmdq_status vcmdq_process(struct vcmdq_engine *e, u32 prod, u32 budget)
 			goto out;
 		}
 		left -= n;
-		for (i = 0; i < n; i++) {
-			const struct vcmdq_cmd *c = &e->rbuf[i];
+		end = out + n;
+		/*
+		 * The common case, a run of stage-1 TLBIs: each becomes its
+		 * host command where it was read; only word 0 changes.
+		 */
+		for (c = out; c < end; c++) {
+			u64 w0v = c->w[0] | VCMDQ_TLBI_0_VMID;
+
+			if (unlikely(!vcmdq_fast_ok(e, w0v, c->w[1])))
+				break;
+			c->w[0] = w0v ^ vmid_x;
+		}
+		/*
+		 * From the first other command on, host commands may trail
+		 * the entries they come from (a CMD_SYNC yields none, and
+		 * restarts the batch).
+		 */
+		for (out = c; c < end; c++) {
 			u64 w0v = c->w[0] | VCMDQ_TLBI_0_VMID, w1 = c->w[1];
 
 			if (likely(vcmdq_fast_ok(e, w0v, w1))) {
-				hbuf[nb].w[0] = w0v ^ vmid_x;
-				hbuf[nb].w[1] = w1;
-				nb++;
+				out->w[0] = w0v ^ vmid_x;
+				out->w[1] = w1;
+				out++;
 				continue;
 			}
-			e->nb = nb;
-			st = vcmdq_slow_cmd(e, c, vcmdq_q_inc(l2, rd, i));
+			e->nb = out - e->hbuf;
+			st = vcmdq_slow_cmd(e, c,
+					    vcmdq_q_inc(l2, rd, n - (end - c)));
 			if (st != VCMDQ_IDLE)
 				goto out;
-			nb = e->nb;
+			out = &e->hbuf[e->nb];
 		}
-		e->nb = nb;
+		e->nb = out - e->hbuf;
 		rd = vcmdq_q_inc(l2, rd, n);
-		if (nb == bmax) {
+		if (e->nb == bmax) {
 			ret = vcmdq_flush(e, false);
 			if (ret) {
 				st = vcmdq_stop(e, VCMDQ_FAULT, rd, NULL,
@@ -361,7 +383,8 @@ enum vcmdq_status vcmdq_process(struct vcmdq_engine *e, u32 prod, u32 budget)
 
 	ret = vcmdq_flush(e, false);
 	if (ret) {
-		st = vcmdq_stop(e, VCMDQ_FAULT, rd, NULL, VCMDQ_CERROR_NONE, ret);
+		st = vcmdq_stop(e, VCMDQ_FAULT, rd, NULL, VCMDQ_CERROR_NONE,
+				ret);
 		goto out;
 	}
 	e->cons = rd;

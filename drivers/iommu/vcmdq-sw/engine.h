@@ -195,8 +195,9 @@ struct vcmdq_fast_masks {
  * @nb: commands in @hbuf, during vcmdq_process()
  * @stop: the last stop
  * @stats: counters
- * @rbuf: entries read from the guest, private copies (never re-read)
- * @hbuf: the host batch being built
+ * @hbuf: the host batch being built. Guest entries are read into it, behind
+ *	the commands already there, as private copies (never re-read), and
+ *	each becomes its host command in place or further forward
  * @reject: the fast path's check, built from @policy and vcmdq_fields by
  *	vcmdq_engine_init(): one load per word instead of a policy lookup, a
  *	field lookup and a compare. Per engine (4 KiB) rather than per layout
@@ -217,7 +218,6 @@ struct vcmdq_engine {
 	u32 nb;
 	struct vcmdq_stop_info stop;
 	struct vcmdq_stats stats;
-	struct vcmdq_cmd rbuf[VCMDQ_BATCH_MAX];
 	struct vcmdq_cmd hbuf[VCMDQ_BATCH_MAX];
 	struct vcmdq_fast_masks reject;
 };
