@@ -18,10 +18,15 @@ CC	?= gcc
 CLANG	?= clang
 B	:= build
 CFLAGS	:= -O2 -g -std=gnu11 -Wall -Wextra -Werror
+# The engine includes kernel headers only: tools/vcmdq-sw/include stands in
+# for them (<linux/errno.h> is the system's uapi header). Includes across
+# directories name the file from the repository root.
+CPPFLAGS := -Itools/vcmdq-sw/include -I.
 FUZZ_SECONDS ?= 20
 
 ENGINE	:= $(addprefix drivers/iommu/vcmdq-sw/,engine.c policy.c sidmap.c)
-EHDRS	:= $(wildcard drivers/iommu/vcmdq-sw/*.h)
+EHDRS	:= $(wildcard drivers/iommu/vcmdq-sw/*.h) \
+	   $(wildcard tools/vcmdq-sw/include/linux/*.h)
 MODEL	:= tests/model/smmu_model.c tests/prop/scenario.c
 MHDRS	:= tests/model/smmu_model.h tests/prop/scenario.h tests/lib/tap.h
 BENCH	:= $(addprefix tools/vcmdq-bench/,bench.c harness.c replay.c)
@@ -45,22 +50,23 @@ $(B):
 
 $(B)/unit_test: tests/unit/unit_test.c tests/vectors/vectors.c \
 		tests/vectors/vectors.h $(ENGINE) $(EHDRS) | $(B)
-	$(CC) $(CFLAGS) -o $@ tests/unit/unit_test.c tests/vectors/vectors.c $(ENGINE)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ tests/unit/unit_test.c \
+		tests/vectors/vectors.c $(ENGINE)
 
 $(B)/prop_test: tests/prop/prop_test.c $(MODEL) $(MHDRS) $(ENGINE) $(EHDRS) | $(B)
-	$(CC) $(CFLAGS) -o $@ tests/prop/prop_test.c $(MODEL) $(ENGINE)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ tests/prop/prop_test.c $(MODEL) $(ENGINE)
 
 $(B)/fuzz_engine: tests/fuzz/fuzz_engine.c $(MODEL) $(MHDRS) $(ENGINE) $(EHDRS) | $(B)
-	$(CLANG) -g -O1 -Wall -Wextra -Werror \
+	$(CLANG) $(CPPFLAGS) -g -O1 -Wall -Wextra -Werror \
 		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 		-o $@ tests/fuzz/fuzz_engine.c $(MODEL) $(ENGINE)
 
 $(B)/vcmdq-bench: $(BENCH) tools/vcmdq-bench/harness.h $(ENGINE) $(EHDRS) | $(B)
-	$(CC) $(CFLAGS) -pthread -o $@ $(BENCH) $(ENGINE) -luring
+	$(CC) $(CPPFLAGS) $(CFLAGS) -pthread -o $@ $(BENCH) $(ENGINE) -luring
 
 $(B)/harness_test: tests/unit/harness_test.c tools/vcmdq-bench/harness.c \
 		tools/vcmdq-bench/harness.h $(ENGINE) $(EHDRS) | $(B)
-	$(CC) $(CFLAGS) -pthread -o $@ tests/unit/harness_test.c \
+	$(CC) $(CPPFLAGS) $(CFLAGS) -pthread -o $@ tests/unit/harness_test.c \
 		tools/vcmdq-bench/harness.c $(ENGINE) -luring
 
 bench: deps-user
@@ -91,7 +97,7 @@ fuzz: deps-user
 	$(B)/fuzz_engine -max_total_time=$(FUZZ_SECONDS) $(B)/corpus
 
 $(B)/insn_count: tests/perf/insn_count.c $(ENGINE) $(EHDRS) | $(B)
-	$(CC) $(CFLAGS) -o $@ tests/perf/insn_count.c $(ENGINE)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ tests/perf/insn_count.c $(ENGINE)
 
 # Instructions per TLBI_NH_VA on the fast path (64-command batches), callgrind.
 insn: deps-user $(B)/insn_count

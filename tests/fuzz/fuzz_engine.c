@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../prop/scenario.h"
+#include "tests/prop/scenario.h"
 
 static struct scenario sc;
 

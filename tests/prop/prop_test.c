@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "scenario.h"
-#include "../lib/tap.h"
+#include "tests/lib/tap.h"
 
 #define FIXED_SEEDS	300
 #define ROUNDS		40

@@ -22,8 +22,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "../../drivers/iommu/vcmdq-sw/engine.h"
-#include "../model/smmu_model.h"
+#include "drivers/iommu/vcmdq-sw/engine.h"
+#include "tests/model/smmu_model.h"
 
 #define SC_MAX_LOG2SIZE		8
 #define SC_MAX_LOG		8192

@@ -10,8 +10,8 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include "../../tools/vcmdq-bench/harness.h"
-#include "../lib/tap.h"
+#include "tools/vcmdq-bench/harness.h"
+#include "tests/lib/tap.h"
 
 struct rec {
 	struct vcmdq_cmd cmds[4096];

@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../vectors/vectors.h"
-#include "../lib/tap.h"
+#include "tests/vectors/vectors.h"
+#include "tests/lib/tap.h"
 
 static void test_vectors(void)
 {
@@ -32,9 +32,9 @@ static void test_policy(void)
 	bool ok = vcmdq_policy_selftest(&f);
 
 	if (!ok)
-		tap_diag("layout %u opcode 0x%02x: want kind %llu got %llu",
-			 f.i >> 8, f.i & 0xff, (unsigned long long)f.want,
-			 (unsigned long long)f.got);
+		tap_diag("%s: layout %u opcode 0x%02x: want 0x%llx got 0x%llx",
+			 f.what, f.i >> 8, f.i & 0xff,
+			 (unsigned long long)f.want, (unsigned long long)f.got);
 	tap_result(ok, "policy of all 256 opcodes in both layouts matches DESIGN.md");
 }
 
@@ -339,6 +339,49 @@ static void test_sid_callback(void)
 	tap_result(!failed, "SID translation through ops->sid: rewrite, unknown is ILL");
 }
 
+/*
+ * The VMID is forced whatever the guest put there and whatever the vIOMMU's
+ * is, the all-zeros and all-ones values included, and nothing else of a
+ * TLBI with every defined field set changes.
+ */
+static void test_vmid_forced(void)
+{
+	static const struct vcmdq_ops ops = {
+		.read = mini_read, .issue = sid_issue, .publish = mini_publish,
+		.complete = mini_complete,
+	};
+	static const u16 vmids[] = { 0, 1, 0x5a5a, 0xffff };
+	/* TLBI_NH_VA: NUM, SCALE, ASID; Leaf, TTL, TG, VA; bits 1-7 reserved */
+	const u64 w0 = 0x12 | 0x1fULL << 12 | 0x1fULL << 20 | 0xffffULL << 48;
+	const u64 w1 = ~0xfeULL;
+	static struct vcmdq_engine e;
+	struct vcmdq_sidmap map;
+	bool failed = false;
+	unsigned int i, j;
+
+	vcmdq_sidmap_init(&map, NULL, 0);
+	for (i = 0; i < ARRAY_SIZE(vmids); i++) {
+		for (j = 0; j < ARRAY_SIZE(vmids); j++) {
+			struct vcmdq_config cfg = {
+				.log2size = 3, .batch = 8, .vmid = vmids[i],
+			};
+			struct mini m = { 0 };
+
+			vcmdq_engine_init(&e, &cfg, &ops, &m, &map);
+			m.q[0].w[0] = w0 | (u64)vmids[j] << 32;
+			m.q[0].w[1] = w1;
+			CHECK(vcmdq_process(&e, 1, ~0U) == VCMDQ_IDLE &&
+			      m.q[7].w[0] == (w0 | (u64)vmids[i] << 32) &&
+			      m.q[7].w[1] == w1,
+			      "VMID 0x%x, guest's 0x%x: 0x%llx 0x%llx",
+			      vmids[i], vmids[j],
+			      (unsigned long long)m.q[7].w[0],
+			      (unsigned long long)m.q[7].w[1]);
+		}
+	}
+	tap_result(!failed, "VMID 0, 1, 0x5a5a, 0xffff forced over any guest VMID, rest intact");
+}
+
 int main(void)
 {
 	test_vectors();
@@ -348,5 +391,6 @@ int main(void)
 	test_bad_config();
 	test_stops();
 	test_sid_callback();
+	test_vmid_forced();
 	return tap_done();
 }

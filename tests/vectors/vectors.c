@@ -198,6 +198,37 @@ const struct vcmdq_vector vcmdq_vectors[] = {
 		.status = VCMDQ_CERROR, .cons_reg = ERR(VCMDQ_CERROR_ILL),
 	},
 	{
+		.name = "an all-zero entry (opcode 0) is CERROR_ILL",
+		.log2size = 2, .prod = 2, .nr_in = 2,
+		.in = { NH_ALL(0), C(0, 0) },
+		.nr_out = 1, .out = { NH_ALL(1) },
+		.nr_issues = 1, .issues = { 1 },
+		.status = VCMDQ_CERROR, .cons_reg = 1 | ERR(VCMDQ_CERROR_ILL),
+	},
+	{
+		.name = "reserved bit 1 of TLBI_NH_VA word 1 is CERROR_ILL",
+		.log2size = 2, .prod = 1, .nr_in = 1,
+		.in = { C(0x12 | ASIDF(1), 0x1000 | 1ULL << 1) },
+		.status = VCMDQ_CERROR, .cons_reg = ERR(VCMDQ_CERROR_ILL),
+	},
+	{
+		.name = "an ASID in TLBI_NH_VAA is CERROR_ILL",
+		.log2size = 2, .prod = 1, .nr_in = 1,
+		.in = { C(0x13 | ASIDF(1), 0x1000) },
+		.status = VCMDQ_CERROR, .cons_reg = ERR(VCMDQ_CERROR_ILL),
+	},
+	{
+		.name = "after a CMD_SYNC the next batch restarts: rewrites intact",
+		.log2size = 3, .prod = 6, .nr_in = 6,
+		.in = { NH_ALL(5), SYNC_NONE, ATC_INV(0x43, 0x5000, 3),
+			NH_VA(7, 2, 0x3000), NSNH_ALL, SYNC_NONE },
+		.nr_out = 4,
+		.out = { NH_ALL(1), ATC_INV(0x9, 0x5000, 3),
+			 NH_VA(1, 2, 0x3000), NH_ALL(1) },
+		.nr_issues = 2, .issues = { 1 | S, 3 | S },
+		.status = VCMDQ_IDLE, .cons_reg = 6,
+	},
+	{
 		.name = "PROD with a bit above the wrap bit: BAD_PROD, nothing consumed",
 		.log2size = 2, .prod = 0x9, .nr_in = 1, .in = { NH_ASID(0, 1) },
 		.status = VCMDQ_BAD_PROD, .cons_reg = 0,
@@ -448,18 +479,35 @@ static enum vcmdq_kind design_kind(enum vcmdq_layout layout, unsigned int op)
  * vcmdq_policy_selftest() - every opcode of both layouts against DESIGN.md
  * @f: filled with the first mismatch (@i is layout << 8 | opcode)
  *
+ * Also checks that every TLBI the fast path takes defines its opcode and
+ * VMID fields, which the fast path's check relies on.
+ *
  * Return: true if the engine's policy table matches.
  */
 bool vcmdq_policy_selftest(struct vcmdq_vector_fail *f)
 {
+	const u64 tlbi_w0 = VCMDQ_0_OP | VCMDQ_TLBI_0_VMID;
+	enum vcmdq_kind kind, want;
 	unsigned int layout, op;
 
-	for (layout = 0; layout < VCMDQ_NR_LAYOUTS; layout++)
-		for (op = 0; op < 256; op++)
-			if (vcmdq_classify((enum vcmdq_layout)layout, (u8)op) !=
-			    design_kind((enum vcmdq_layout)layout, op))
+	for (layout = 0; layout < VCMDQ_NR_LAYOUTS; layout++) {
+		for (op = 0; op < 256; op++) {
+			kind = vcmdq_classify((enum vcmdq_layout)layout, (u8)op);
+			want = design_kind((enum vcmdq_layout)layout, op);
+			if (kind != want)
 				return mismatch(f, "policy", layout << 8 | op,
-						design_kind((enum vcmdq_layout)layout, op),
-						vcmdq_classify((enum vcmdq_layout)layout, (u8)op));
+						want, kind);
+			/*
+			 * The fast path checks word 0 of a TLBI with the VMID
+			 * field set to all ones: a TLBI that did not define
+			 * the field would never pass.
+			 */
+			if (kind == VCMDQ_K_TLBI &&
+			    (vcmdq_fields[op].w0 & tlbi_w0) != tlbi_w0)
+				return mismatch(f, "TLBI fields lack OP or VMID",
+						layout << 8 | op, tlbi_w0,
+						vcmdq_fields[op].w0);
+		}
+	}
 	return true;
 }

@@ -7,7 +7,7 @@
 #ifndef VCMDQ_VECTORS_H
 #define VCMDQ_VECTORS_H
 
-#include "../../drivers/iommu/vcmdq-sw/engine.h"
+#include "drivers/iommu/vcmdq-sw/engine.h"
 
 #define VEC_MAX_IN	10
 #define VEC_MAX_OUT	10

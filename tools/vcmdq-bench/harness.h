@@ -17,7 +17,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
-#include "../../drivers/iommu/vcmdq-sw/engine.h"
+#include "drivers/iommu/vcmdq-sw/engine.h"
 
 /**
  * struct vq_regs - the shared register page (what the guest reads)

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../drivers/iommu/vcmdq-sw/engine.h"
+#include "drivers/iommu/vcmdq-sw/engine.h"
 
 #define MAX_LOG2SIZE	12
 

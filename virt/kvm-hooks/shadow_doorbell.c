@@ -35,7 +35,7 @@
 #include <linux/uaccess.h>
 #include <kvm/iodev.h>
 
-#include "../../include/uapi/linux/kvm_shadow_doorbell.h"
+#include "include/uapi/linux/kvm_shadow_doorbell.h"
 #include "shadow_doorbell.h"
 
 /**

@@ -2,13 +2,14 @@
 /*
  * The vcmdq-sw command engine: see engine.h and Documentation/engine.rst.
  *
- * Every entry is read once into a private buffer and only that copy is
- * validated and issued, so a guest rewriting its queue concurrently cannot
- * get an unchecked command past the engine.
+ * Every entry is read once into a private buffer (the host batch it is then
+ * rewritten in) and only that copy is validated and issued, so a guest
+ * rewriting its queue concurrently cannot get an unchecked command past the
+ * engine.
  */
 #include "engine.h"
 
-static const char *const status_names[] = {
+static const char *const vcmdq_status_names[] = {
 	[VCMDQ_IDLE]	 = "IDLE",
 	[VCMDQ_MORE]	 = "MORE",
 	[VCMDQ_EXIT]	 = "EXIT",
@@ -25,11 +26,40 @@ static const char *const status_names[] = {
  */
 const char *vcmdq_status_name(enum vcmdq_status s)
 {
-	if ((unsigned int)s >= ARRAY_SIZE(status_names))
+	if ((unsigned int)s >= ARRAY_SIZE(vcmdq_status_names))
 		return "?";
-	return status_names[s];
+	return vcmdq_status_names[s];
 }
 EXPORT_SYMBOL_NS_GPL(vcmdq_status_name, "VCMDQ_SW");
+
+/* See struct vcmdq_fast_masks. */
+static void vcmdq_fast_init(struct vcmdq_engine *e)
+{
+	unsigned int op;
+
+	for (op = 0; op < 256; op++) {
+		if (e->policy[op] == VCMDQ_K_TLBI) {
+			e->reject.w0[op] = ~vcmdq_fields[op].w0;
+			e->reject.w1[op] = ~vcmdq_fields[op].w1;
+		} else {
+			e->reject.w0[op] = ~0ULL;
+			e->reject.w1[op] = ~0ULL;
+		}
+	}
+}
+
+/*
+ * True if an entry is a stage-1 TLBI the layout issues and sets no bit
+ * outside its defined fields. @w0v is word 0 with the VMID field set to all
+ * ones (see struct vcmdq_fast_masks), @w1 word 1.
+ */
+static inline bool vcmdq_fast_ok(const struct vcmdq_engine *e, u64 w0v,
+				 u64 w1)
+{
+	u8 op = (u8)w0v;
+
+	return !((w0v & e->reject.w0[op]) | (w1 & e->reject.w1[op]));
+}
 
 /**
  * vcmdq_engine_init() - set up an engine for one queue
@@ -48,8 +78,6 @@ int vcmdq_engine_init(struct vcmdq_engine *e, const struct vcmdq_config *cfg,
 		      const struct vcmdq_ops *ops, void *priv,
 		      const struct vcmdq_sidmap *sids)
 {
-	static const struct vcmdq_stats zero_stats;
-
 	if (!ops || !ops->read || !ops->issue || !ops->publish ||
 	    !ops->complete || !ops->sid == !sids)
 		return -EINVAL;
@@ -64,8 +92,9 @@ int vcmdq_engine_init(struct vcmdq_engine *e, const struct vcmdq_config *cfg,
 	e->sids = sids;
 	e->cfg = *cfg;
 	e->policy = vcmdq_policy[cfg->layout];
-	e->vmid_w0 = vq_field_prep(VCMDQ_TLBI_0_VMID, cfg->vmid);
-	e->stats = zero_stats;
+	e->vmid_w0 = vcmdq_field_prep(VCMDQ_TLBI_0_VMID, cfg->vmid);
+	vcmdq_fast_init(e);
+	e->stats = (struct vcmdq_stats){};
 	vcmdq_reset(e, 0);
 	return 0;
 }
@@ -90,15 +119,16 @@ void vcmdq_reset(struct vcmdq_engine *e, u32 cons)
 }
 EXPORT_SYMBOL_NS_GPL(vcmdq_reset, "VCMDQ_SW");
 
-static void publish(struct vcmdq_engine *e)
+static void vcmdq_publish(struct vcmdq_engine *e)
 {
 	e->pub = vcmdq_cons_value(e);
 	e->ops->publish(e->priv, e->pub);
 }
 
-static enum vcmdq_status stop(struct vcmdq_engine *e, enum vcmdq_status why,
-			      u32 index, const struct vcmdq_cmd *cmd,
-			      enum vcmdq_cerror cerror, int err)
+static enum vcmdq_status vcmdq_stop(struct vcmdq_engine *e,
+				    enum vcmdq_status why, u32 index,
+				    const struct vcmdq_cmd *cmd,
+				    enum vcmdq_cerror cerror, int err)
 {
 	e->stop.status = why;
 	e->stop.index = index;
@@ -115,7 +145,7 @@ static enum vcmdq_status stop(struct vcmdq_engine *e, enum vcmdq_status why,
 	if (why != VCMDQ_BAD_PROD) {
 		e->halt = why;
 		if (e->pub != vcmdq_cons_value(e))
-			publish(e);
+			vcmdq_publish(e);
 	}
 	if (e->ops->stopped)
 		e->ops->stopped(e->priv, &e->stop);
@@ -123,7 +153,7 @@ static enum vcmdq_status stop(struct vcmdq_engine *e, enum vcmdq_status why,
 }
 
 /* Issue the host batch (and a host CMD_SYNC with @sync if anything needs it). */
-static int flush(struct vcmdq_engine *e, bool sync)
+static int vcmdq_flush(struct vcmdq_engine *e, bool sync)
 {
 	u32 n = e->nb;
 	int ret;
@@ -148,10 +178,11 @@ static int flush(struct vcmdq_engine *e, bool sync)
 
 /*
  * Everything but the stage-1 TLBI fast case. Returns VCMDQ_IDLE to go on,
- * or the status the queue stopped with at @rd.
+ * or the status the queue stopped with at @rd. @c may be the very slot of
+ * e->hbuf its host command goes to: it is read before that is written.
  */
-static enum vcmdq_status slow_cmd(struct vcmdq_engine *e,
-				  const struct vcmdq_cmd *c, u32 rd)
+static enum vcmdq_status vcmdq_slow_cmd(struct vcmdq_engine *e,
+					const struct vcmdq_cmd *c, u32 rd)
 {
 	enum vcmdq_kind kind = (enum vcmdq_kind)e->policy[vcmdq_cmd_op(c)];
 	struct vcmdq_sync_done done;
@@ -161,7 +192,12 @@ static enum vcmdq_status slow_cmd(struct vcmdq_engine *e,
 
 	switch (kind) {
 	case VCMDQ_K_TLBI:
-		break;	/* handled inline by the caller */
+		/*
+		 * The fast path takes every TLBI of the layout without a
+		 * reserved bit (vcmdq_policy_selftest() checks that every one
+		 * defines the VMID field); what is left here is CERROR_ILL.
+		 */
+		break;
 	case VCMDQ_K_NSNH:
 		if (vcmdq_reserved_set(c))
 			goto ill;
@@ -172,30 +208,30 @@ static enum vcmdq_status slow_cmd(struct vcmdq_engine *e,
 	case VCMDQ_K_SID:
 		if (vcmdq_reserved_set(c))
 			goto ill;
-		vsid = (u32)vq_field_get(VCMDQ_CFGI_0_SID, c->w[0]);
+		vsid = (u32)vcmdq_field_get(VCMDQ_CFGI_0_SID, c->w[0]);
 		if (e->ops->sid ? e->ops->sid(e->priv, vsid, &psid) :
 				  !vcmdq_sidmap_lookup(e->sids, vsid, &psid))
 			goto ill;
 		h = &e->hbuf[e->nb++];
 		h->w[0] = (c->w[0] & ~VCMDQ_CFGI_0_SID) |
-			  vq_field_prep(VCMDQ_CFGI_0_SID, psid);
+			  vcmdq_field_prep(VCMDQ_CFGI_0_SID, psid);
 		h->w[1] = c->w[1];
 		return VCMDQ_IDLE;
 	case VCMDQ_K_SYNC:
-		cs = (u32)vq_field_get(VCMDQ_SYNC_0_CS, c->w[0]);
+		cs = (u32)vcmdq_field_get(VCMDQ_SYNC_0_CS, c->w[0]);
 		if (vcmdq_reserved_set(c) || cs > VCMDQ_SYNC_CS_SEV)
 			goto ill;
-		ret = flush(e, true);
+		ret = vcmdq_flush(e, true);
 		if (ret == -ETIMEDOUT) {
 			e->cons = rd;
-			return stop(e, VCMDQ_CERROR, rd, c,
+			return vcmdq_stop(e, VCMDQ_CERROR, rd, c,
 				    VCMDQ_CERROR_ATC_INV_SYNC, ret);
 		}
 		if (ret)
 			goto fault;
 		e->cons = vcmdq_q_inc(e->cfg.log2size, rd, 1);
 		e->stats.guest_syncs++;
-		publish(e);
+		vcmdq_publish(e);
 		if (cs == VCMDQ_SYNC_CS_NONE)
 			return VCMDQ_IDLE;
 		done.index = rd;
@@ -206,33 +242,33 @@ static enum vcmdq_status slow_cmd(struct vcmdq_engine *e,
 		} else if (e->cfg.caps & VCMDQ_CAP_MSI) {
 			done.kind = VCMDQ_DONE_MSI;
 			done.addr = c->w[1] & VCMDQ_SYNC_1_MSIADDR;
-			done.data = (u32)vq_field_get(VCMDQ_SYNC_0_MSIDATA,
+			done.data = (u32)vcmdq_field_get(VCMDQ_SYNC_0_MSIDATA,
 						      c->w[0]);
 		} else {
 			done.kind = VCMDQ_DONE_IRQ;
 		}
 		ret = e->ops->complete(e->priv, &done);
 		if (ret)
-			return stop(e, VCMDQ_FAULT, rd, c, VCMDQ_CERROR_NONE,
+			return vcmdq_stop(e, VCMDQ_FAULT, rd, c, VCMDQ_CERROR_NONE,
 				    ret);
 		return VCMDQ_IDLE;
 	case VCMDQ_K_EXIT:
-		ret = flush(e, false);
+		ret = vcmdq_flush(e, false);
 		if (ret)
 			goto fault;
 		e->cons = rd;
-		return stop(e, VCMDQ_EXIT, rd, c, VCMDQ_CERROR_NONE, 0);
+		return vcmdq_stop(e, VCMDQ_EXIT, rd, c, VCMDQ_CERROR_NONE, 0);
 	case VCMDQ_K_ILL:
 		goto ill;
 	}
 ill:
-	ret = flush(e, false);
+	ret = vcmdq_flush(e, false);
 	if (ret)
 		goto fault;
 	e->cons = rd;
-	return stop(e, VCMDQ_CERROR, rd, c, VCMDQ_CERROR_ILL, 0);
+	return vcmdq_stop(e, VCMDQ_CERROR, rd, c, VCMDQ_CERROR_ILL, 0);
 fault:
-	return stop(e, VCMDQ_FAULT, rd, c, VCMDQ_CERROR_NONE, ret);
+	return vcmdq_stop(e, VCMDQ_FAULT, rd, c, VCMDQ_CERROR_NONE, ret);
 }
 
 /**
@@ -252,20 +288,20 @@ fault:
 enum vcmdq_status vcmdq_process(struct vcmdq_engine *e, u32 prod, u32 budget)
 {
 	const u32 l2 = e->cfg.log2size, size = 1U << l2, bmax = e->cfg.batch;
-	const u8 *const policy = e->policy;
-	const u64 vmid_w0 = e->vmid_w0;
-	struct vcmdq_cmd *const hbuf = e->hbuf;
+	/* Turns the all-ones VMID field of a checked word 0 into ours. */
+	const u64 vmid_x = VCMDQ_TLBI_0_VMID ^ e->vmid_w0;
 	const u32 start = e->cons;
 	enum vcmdq_status st = VCMDQ_IDLE;
-	u32 rd = start, left, n, i, nb;
+	struct vcmdq_cmd *c, *end, *out;
+	u32 rd = start, left, idx, n;
 	int ret;
 
 	if (e->halt != VCMDQ_IDLE)
 		return e->halt;
 	if (!vcmdq_q_ptr_valid(l2, prod) ||
 	    vcmdq_q_used(l2, prod, start) > size)
-		return stop(e, VCMDQ_BAD_PROD, prod, NULL, VCMDQ_CERROR_NONE,
-			    -EINVAL);
+		return vcmdq_stop(e, VCMDQ_BAD_PROD, prod, NULL,
+				  VCMDQ_CERROR_NONE, -EINVAL);
 
 	left = vcmdq_q_used(l2, prod, start);
 	if (left > budget)
@@ -274,67 +310,86 @@ enum vcmdq_status vcmdq_process(struct vcmdq_engine *e, u32 prod, u32 budget)
 	e->nb = 0;
 	while (left) {
 		/*
-		 * A chunk never wraps and never overfills the host batch (an
-		 * entry yields at most one host command), so the inner loop
-		 * needs no bounds checks.
+		 * A chunk never wraps and never overfills the host batch: it
+		 * is read straight into the batch, behind the commands already
+		 * there, and rewritten in place. An entry yields at most one
+		 * host command, so the write position never passes the read
+		 * position and the loops need no bounds checks.
 		 */
-		nb = e->nb;
-		n = size - vcmdq_q_idx(l2, rd);
+		out = &e->hbuf[e->nb];
+		idx = vcmdq_q_idx(l2, rd);
+		n = size - idx;
 		if (n > left)
 			n = left;
-		if (n > bmax - nb)
-			n = bmax - nb;
-		ret = e->ops->read(e->priv, vcmdq_q_idx(l2, rd), e->rbuf, n);
+		if (n > bmax - e->nb)
+			n = bmax - e->nb;
+		ret = e->ops->read(e->priv, idx, out, n);
 		if (ret) {
-			int fret = flush(e, false);
+			int fret = vcmdq_flush(e, false);
 
 			e->cons = rd;
-			st = fret ? stop(e, VCMDQ_FAULT, rd, NULL,
-					 VCMDQ_CERROR_NONE, fret) :
-				    stop(e, VCMDQ_CERROR, rd, NULL,
-					 VCMDQ_CERROR_ABT, ret);
+			st = fret ? vcmdq_stop(e, VCMDQ_FAULT, rd, NULL,
+					       VCMDQ_CERROR_NONE, fret) :
+				    vcmdq_stop(e, VCMDQ_CERROR, rd, NULL,
+					       VCMDQ_CERROR_ABT, ret);
 			goto out;
 		}
 		left -= n;
-		for (i = 0; i < n; i++) {
-			const struct vcmdq_cmd *c = &e->rbuf[i];
-			u8 op = vcmdq_cmd_op(c);
+		end = out + n;
+		/*
+		 * The common case, a run of stage-1 TLBIs: each becomes its
+		 * host command where it was read; only word 0 changes.
+		 */
+		for (c = out; c < end; c++) {
+			u64 w0v = c->w[0] | VCMDQ_TLBI_0_VMID;
 
-			if (likely(policy[op] == VCMDQ_K_TLBI &&
-				   !vcmdq_reserved_set(c))) {
-				hbuf[nb].w[0] = (c->w[0] & ~VCMDQ_TLBI_0_VMID) |
-						vmid_w0;
-				hbuf[nb].w[1] = c->w[1];
-				nb++;
+			if (unlikely(!vcmdq_fast_ok(e, w0v, c->w[1])))
+				break;
+			c->w[0] = w0v ^ vmid_x;
+		}
+		/*
+		 * From the first other command on, host commands may trail
+		 * the entries they come from (a CMD_SYNC yields none, and
+		 * restarts the batch).
+		 */
+		for (out = c; c < end; c++) {
+			u64 w0v = c->w[0] | VCMDQ_TLBI_0_VMID, w1 = c->w[1];
+
+			if (likely(vcmdq_fast_ok(e, w0v, w1))) {
+				out->w[0] = w0v ^ vmid_x;
+				out->w[1] = w1;
+				out++;
 				continue;
 			}
-			e->nb = nb;
-			st = slow_cmd(e, c, vcmdq_q_inc(l2, rd, i));
+			e->nb = out - e->hbuf;
+			st = vcmdq_slow_cmd(e, c,
+					    vcmdq_q_inc(l2, rd, n - (end - c)));
 			if (st != VCMDQ_IDLE)
 				goto out;
-			nb = e->nb;
+			out = &e->hbuf[e->nb];
 		}
-		e->nb = nb;
+		e->nb = out - e->hbuf;
 		rd = vcmdq_q_inc(l2, rd, n);
-		if (nb == bmax) {
-			ret = flush(e, false);
+		if (e->nb == bmax) {
+			ret = vcmdq_flush(e, false);
 			if (ret) {
-				st = stop(e, VCMDQ_FAULT, rd, NULL,
-					  VCMDQ_CERROR_NONE, ret);
+				st = vcmdq_stop(e, VCMDQ_FAULT, rd, NULL,
+						VCMDQ_CERROR_NONE, ret);
 				goto out;
 			}
 			e->cons = rd;
 		}
 	}
 
-	ret = flush(e, false);
+	ret = vcmdq_flush(e, false);
 	if (ret) {
-		st = stop(e, VCMDQ_FAULT, rd, NULL, VCMDQ_CERROR_NONE, ret);
+		st = vcmdq_stop(e, VCMDQ_FAULT, rd, NULL, VCMDQ_CERROR_NONE,
+				ret);
 		goto out;
 	}
 	e->cons = rd;
 	if (e->pub != vcmdq_cons_value(e))
-		publish(e);
+		vcmdq_publish(e);
 	st = vcmdq_q_used(l2, prod, rd) ? VCMDQ_MORE : VCMDQ_IDLE;
 out:
 	e->stats.cmds += vcmdq_q_used(l2, e->cons, start);
@@ -360,13 +415,13 @@ int vcmdq_exit_done(struct vcmdq_engine *e, enum vcmdq_cerror cerror)
 	    (unsigned int)cerror > VCMDQ_CERROR_ATC_INV_SYNC)
 		return -EINVAL;
 	if (cerror != VCMDQ_CERROR_NONE) {
-		stop(e, VCMDQ_CERROR, e->cons, &cmd, cerror, 0);
+		vcmdq_stop(e, VCMDQ_CERROR, e->cons, &cmd, cerror, 0);
 		return 0;
 	}
 	e->cons = vcmdq_q_inc(e->cfg.log2size, e->cons, 1);
 	e->stats.cmds++;
 	e->halt = VCMDQ_IDLE;
-	publish(e);
+	vcmdq_publish(e);
 	return 0;
 }
 EXPORT_SYMBOL_NS_GPL(vcmdq_exit_done, "VCMDQ_SW");
@@ -386,7 +441,7 @@ int vcmdq_error_ack(struct vcmdq_engine *e)
 		return -EINVAL;
 	e->cerror = VCMDQ_CERROR_NONE;
 	e->halt = VCMDQ_IDLE;
-	publish(e);
+	vcmdq_publish(e);
 	return 0;
 }
 EXPORT_SYMBOL_NS_GPL(vcmdq_error_ack, "VCMDQ_SW");

@@ -21,9 +21,12 @@
 /* Largest host batch, as arm-smmu-v3's CMDQ_BATCH_ENTRIES on 64-bit. */
 #define VCMDQ_BATCH_MAX		64
 
-/* Capabilities the vSMMU advertises to the guest. */
-#define VCMDQ_CAP_MSI		VQ_BIT(0)	/* IDR0.MSI: CS=IRQ is an MSI write */
-#define VCMDQ_CAP_SEV		VQ_BIT(1)	/* IDR0.SEV: CS=SEV sends an event */
+/*
+ * Capabilities the vSMMU advertises to the guest: IDR0.MSI (CS=IRQ is an
+ * MSI write) and IDR0.SEV (CS=SEV sends an event).
+ */
+#define VCMDQ_CAP_MSI		VCMDQ_BIT(0)
+#define VCMDQ_CAP_SEV		VCMDQ_BIT(1)
 
 /**
  * enum vcmdq_status - why vcmdq_process() returned
@@ -160,6 +163,22 @@ struct vcmdq_stats {
 };
 
 /**
+ * struct vcmdq_fast_masks - the fast path's whole check, per opcode
+ * @w0: bits of word 0 that send an entry of the opcode to the slow path
+ * @w1: bits of word 1 that do
+ *
+ * For an opcode the layout issues as a stage-1 TLBI, the complement of its
+ * defined fields (vcmdq_fields); for every other opcode, all bits. Word 0
+ * is checked with its VMID field set to all ones: every TLBI defines that
+ * field, so a TLBI's mask clears it, while the all-ones mask of any other
+ * opcode keeps it and even an all-zero entry (opcode 0) fails.
+ */
+struct vcmdq_fast_masks {
+	u64 w0[256];
+	u64 w1[256];
+};
+
+/**
  * struct vcmdq_engine - one guest command queue
  * @ops: backend
  * @priv: backend's context
@@ -176,8 +195,13 @@ struct vcmdq_stats {
  * @nb: commands in @hbuf, during vcmdq_process()
  * @stop: the last stop
  * @stats: counters
- * @rbuf: entries read from the guest, private copies (never re-read)
- * @hbuf: the host batch being built
+ * @hbuf: the host batch being built. Guest entries are read into it, behind
+ *	the commands already there, as private copies (never re-read), and
+ *	each becomes its host command in place or further forward
+ * @reject: the fast path's check, built from @policy and vcmdq_fields by
+ *	vcmdq_engine_init(): one load per word instead of a policy lookup, a
+ *	field lookup and a compare. Per engine (4 KiB) rather than per layout
+ *	so that it is derived from the policy, never written out by hand
  */
 struct vcmdq_engine {
 	const struct vcmdq_ops *ops;
@@ -194,8 +218,8 @@ struct vcmdq_engine {
 	u32 nb;
 	struct vcmdq_stop_info stop;
 	struct vcmdq_stats stats;
-	struct vcmdq_cmd rbuf[VCMDQ_BATCH_MAX];
 	struct vcmdq_cmd hbuf[VCMDQ_BATCH_MAX];
+	struct vcmdq_fast_masks reject;
 };
 
 int vcmdq_engine_init(struct vcmdq_engine *e, const struct vcmdq_config *cfg,

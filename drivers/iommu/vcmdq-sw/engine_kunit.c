@@ -6,7 +6,7 @@
 #include <kunit/test.h>
 #include <linux/module.h>
 
-#include "../../../tests/vectors/vectors.h"
+#include "tests/vectors/vectors.h"
 
 static void vcmdq_vectors_test(struct kunit *test)
 {
@@ -26,8 +26,8 @@ static void vcmdq_policy_test(struct kunit *test)
 	struct vcmdq_vector_fail f;
 
 	if (!vcmdq_policy_selftest(&f))
-		KUNIT_FAIL(test, "layout %u opcode 0x%02x: want %llu got %llu",
-			   f.i >> 8, f.i & 0xff, f.want, f.got);
+		KUNIT_FAIL(test, "%s: layout %u opcode 0x%02x: want 0x%llx got 0x%llx",
+			   f.what, f.i >> 8, f.i & 0xff, f.want, f.got);
 }
 
 static struct kunit_case vcmdq_engine_cases[] = {

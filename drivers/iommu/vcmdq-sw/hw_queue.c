@@ -14,7 +14,7 @@
 #include <linux/slab.h>
 #include <linux/vmalloc.h>
 
-#include "../../../virt/kvm-hooks/shadow_doorbell.h"
+#include "virt/kvm-hooks/shadow_doorbell.h"
 #include "sw_queue.h"
 #include "vcmdq_sw_trace.h"
 

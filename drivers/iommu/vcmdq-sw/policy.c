@@ -4,10 +4,10 @@
  */
 #include "policy.h"
 
-#define TLBI_W0_VA	(VCMDQ_0_OP | VCMDQ_TLBI_0_NUM | VCMDQ_TLBI_0_SCALE | \
-			 VCMDQ_TLBI_0_VMID)
-#define TLBI_W1_VA	(VCMDQ_TLBI_1_LEAF | VCMDQ_TLBI_1_TTL | \
-			 VCMDQ_TLBI_1_TG | VCMDQ_TLBI_1_VA)
+#define VCMDQ_TLBI_W0_VA	(VCMDQ_0_OP | VCMDQ_TLBI_0_NUM | \
+				 VCMDQ_TLBI_0_SCALE | VCMDQ_TLBI_0_VMID)
+#define VCMDQ_TLBI_W1_VA	(VCMDQ_TLBI_1_LEAF | VCMDQ_TLBI_1_TTL | \
+				 VCMDQ_TLBI_1_TG | VCMDQ_TLBI_1_VA)
 
 /* Defined fields of every command the fast path may issue. */
 const struct vcmdq_op_fields vcmdq_fields[256] = {
@@ -18,12 +18,12 @@ const struct vcmdq_op_fields vcmdq_fields[256] = {
 		.w0 = VCMDQ_0_OP | VCMDQ_TLBI_0_VMID | VCMDQ_TLBI_0_ASID,
 	},
 	[VCMDQ_OP_TLBI_NH_VA] = {
-		.w0 = TLBI_W0_VA | VCMDQ_TLBI_0_ASID,
-		.w1 = TLBI_W1_VA,
+		.w0 = VCMDQ_TLBI_W0_VA | VCMDQ_TLBI_0_ASID,
+		.w1 = VCMDQ_TLBI_W1_VA,
 	},
 	[VCMDQ_OP_TLBI_NH_VAA] = {
-		.w0 = TLBI_W0_VA,
-		.w1 = TLBI_W1_VA,
+		.w0 = VCMDQ_TLBI_W0_VA,
+		.w1 = VCMDQ_TLBI_W1_VA,
 	},
 	[VCMDQ_OP_TLBI_NSNH_ALL] = {
 		.w0 = VCMDQ_0_OP,
@@ -81,7 +81,7 @@ const u8 vcmdq_policy[VCMDQ_NR_LAYOUTS][256] = {
 };
 EXPORT_SYMBOL_NS_GPL(vcmdq_policy, "VCMDQ_SW");
 
-static const char *const op_names[256] = {
+static const char *const vcmdq_op_names[256] = {
 	[VCMDQ_OP_PREFETCH_CONFIG]	= "PREFETCH_CONFIG",
 	[VCMDQ_OP_PREFETCH_ADDR]	= "PREFETCH_ADDR",
 	[VCMDQ_OP_CFGI_STE]		= "CFGI_STE",
@@ -117,6 +117,6 @@ static const char *const op_names[256] = {
  */
 const char *vcmdq_op_name(u8 op)
 {
-	return op_names[op] ? op_names[op] : "UNKNOWN";
+	return vcmdq_op_names[op] ? vcmdq_op_names[op] : "UNKNOWN";
 }
 EXPORT_SYMBOL_NS_GPL(vcmdq_op_name, "VCMDQ_SW");

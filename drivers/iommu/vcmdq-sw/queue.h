@@ -13,7 +13,7 @@
 /* Architectural maximum of SMMU_IDR1.CMDQS and of a VCMDQ's LOG2SIZE. */
 #define VCMDQ_MAX_LOG2SIZE		19
 
-#define VCMDQ_CONS_ERR			VQ_GENMASK(30, 24)
+#define VCMDQ_CONS_ERR			VCMDQ_GENMASK(30, 24)
 
 enum vcmdq_cerror {
 	VCMDQ_CERROR_NONE		= 0,
@@ -68,7 +68,7 @@ static inline u32 vcmdq_q_inc(u32 log2size, u32 p, u32 n)
 /* The value of a CONS register: pointer plus error code. */
 static inline u32 vcmdq_cons_reg(u32 cons, enum vcmdq_cerror err)
 {
-	return cons | (u32)vq_field_prep(VCMDQ_CONS_ERR, err);
+	return cons | (u32)vcmdq_field_prep(VCMDQ_CONS_ERR, err);
 }
 
 #endif /* VCMDQ_QUEUE_H */

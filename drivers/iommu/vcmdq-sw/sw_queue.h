@@ -29,7 +29,7 @@
 #include <linux/types.h>
 #include <linux/wait.h>
 
-#include "../../../include/uapi/linux/vcmdq_sw.h"
+#include "include/uapi/linux/vcmdq_sw.h"
 #include "engine.h"
 
 struct eventfd_ctx;
