@@ -30,7 +30,7 @@ mode=${1:-check}
 case "$mode" in check | bench | delivery) ;; *) echo "usage: $0 check|bench|delivery" >&2; exit 2 ;; esac
 top=$(cd "$(dirname "$0")/.." && pwd)
 CACHE=${VCMDQ_CACHE:-$HOME/.cache/vcmdq-sw}
-TIMEOUT=${GUEST_TIMEOUT:-600}
+TIMEOUT=${GUEST_TIMEOUT:-400}
 CROSS=aarch64-linux-gnu-
 SYSROOT=$CACHE/sysroot
 W=$CACHE/guest-$mode
@@ -171,10 +171,15 @@ boot() { # MODE PAYLOAD
 		"${l1_dev[@]}" -kernel "$IMAGE" -initrd "$l1_initrd" \
 		-append "console=ttyAMA0 loglevel=4 printk.time=1 panic=-1 rdinit=/init iommu.passthrough=1 arm_smmu_v3.test_viommu_without_s2fwb=1 initcall_blacklist=e1000_init_module,nvme_init vcmdq.mode=$1 vcmdq.payload=$2" \
 		"${trace[@]}" </dev/null 2>&1 |
-		python3 -u -c 'import sys, time
+		python3 -u -c 'import re, sys, time
+# progress on stderr: what L1 and L2 report as they go
+show = re.compile(r"VCMDQ-L1 # (L1 up|starting)|VCMDQ-L2 ((not )?ok - \w+|# pass \d|RUN )")
 for l in sys.stdin:
     sys.stdout.write("%.6f %s" % (time.time(), l))
-    sys.stdout.flush()' >>"$LOG"
+    sys.stdout.flush()
+    if show.search(l):
+        sys.stderr.write("vm: ... " + l[l.index("VCMDQ-"):].rstrip()[:110] + "\n")
+        sys.stderr.flush()' >>"$LOG"
 	rc=${PIPESTATUS[0]}
 	set -e
 	say "QEMU exited $rc after $(echo "$(date +%s.%N) - $start" | bc | cut -d. -f1)s; serial log $LOG"

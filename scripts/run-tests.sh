@@ -70,6 +70,18 @@ user_tests() {
 	result $? "trace-check.py verdicts match tests/tools/trace-check.expected" || true
 	[ -s /tmp/trace-check.diff ] && cat /tmp/trace-check.diff
 
+	echo "== guest-report: real-guest verdicts and figures on fixed logs"
+	f=tests/tools/guest-report
+	{
+		for log in good bad; do
+			python3 scripts/guest-report.py check $f/$log.log $f/$log.trace /dev/null
+		done
+		python3 scripts/guest-report.py bench $f/bench.log /dev/null \
+			$B/guest-report-selftest.json && cat $B/guest-report-selftest.json
+	} 2>&1 | diff -u $f/expected - >/tmp/guest-report.diff
+	result $? "guest-report.py verdicts and figures match $f/expected" || true
+	[ -s /tmp/guest-report.diff ] && cat /tmp/guest-report.diff
+
 	echo "== replay goldens"
 	for f in tests/replay/*.q; do
 		$B/vcmdq-bench replay "$f" 2>&1 | diff -u "${f%.q}.out" - >/tmp/replay.diff
