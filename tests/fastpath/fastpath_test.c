@@ -787,4 +787,53 @@ TEST(bad_input)
 	vmm_teardown(&v);
 }
 
+/*
+ * An IOAS unmap whose range ends at the last IOVA and covers the queue
+ * memory: the queue lets go of its pages, the unmap succeeds and the VMM
+ * hears UNMAPPED. (Only an area that itself ends at ULONG_MAX reaches the
+ * queue's unmap callback with iova + length == 0; the nest parent's
+ * aperture reserves the top of this IOAS, so that case is in KUnit,
+ * vcmdq_sw_unmap_at_end_of_space_test.)
+ */
+TEST(unmap_at_end_of_space)
+{
+	struct iommu_ioas_unmap unmap = { .size = sizeof(unmap) };
+	struct iommu_ioas_map top = {
+		.size = sizeof(top),
+		.flags = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE,
+		.length = QUEUE_MAP_LEN,
+		.iova = -QUEUE_MAP_LEN,
+	};
+	struct vcmdq_sw_stats st;
+	struct vmm v;
+	int i, ret;
+
+	ASSERT_EQ(0, vmm_setup(&v, VMM_FAST, VCMDQ_SW_LAYOUT_SMMUV3, 8));
+	ASSERT_EQ(0, vmm_alloc_queue(&v));
+	ASSERT_EQ(0, vmm_start_events(&v));
+
+	top.ioas_id = v.st.ioas_id;
+	top.user_va = (uintptr_t)v.ram + QUEUE_GPA;
+	ret = ioctl(v.st.iommufd, IOMMU_IOAS_MAP, &top) ? -errno : 0;
+	printf("# unmap_at_end_of_space: IOAS_MAP at IOVA 0x%llx: %s\n",
+	       (unsigned long long)top.iova, ret ? strerror(-ret) : "mapped");
+
+	unmap.ioas_id = v.st.ioas_id;
+	unmap.iova = QUEUE_GPA;
+	unmap.length = -(uint64_t)QUEUE_GPA;	/* up to and with ULONG_MAX */
+	ASSERT_EQ(0, ioctl(v.st.iommufd, IOMMU_IOAS_UNMAP, &unmap))
+		TH_LOG("IOAS_UNMAP to the end: %s", strerror(errno));
+	EXPECT_EQ(RAM_SIZE - QUEUE_GPA + (ret ? 0 : QUEUE_MAP_LEN),
+		  unmap.length);
+	for (i = 0; i < 200 && !v.unmapped_events; i++)
+		usleep(10000);
+	vmm_stop_events(&v);
+	EXPECT_EQ(1U, v.unmapped_events);
+	EXPECT_EQ(0, v.events_error);
+	ASSERT_EQ(0, vmm_stats(&v, &st));
+	EXPECT_EQ(1ULL, st.faults);
+	ASSERT_EQ(0, destroy(v.st.iommufd, v.hwq_id));
+	vmm_teardown(&v);
+}
+
 TEST_HARNESS_MAIN

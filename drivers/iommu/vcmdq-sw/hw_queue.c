@@ -94,8 +94,8 @@ static void vcmdq_sw_unmap(void *data, unsigned long iova,
 
 	mutex_lock(&q->lock);
 	pin_len = q->npages << PAGE_SHIFT;
-	if (q->pinned && iova < q->pin_iova + pin_len &&
-	    q->pin_iova < iova + length) {
+	if (q->pinned &&
+	    vcmdq_sw_unmap_hits(q->pin_iova, pin_len, iova, length)) {
 		iommufd_access_unpin_pages(q->access, q->pin_iova, pin_len);
 		q->pinned = false;
 		q->faults++;

@@ -144,6 +144,24 @@ struct vcmdq_sw_queue {
 	u64 latency[VCMDQ_SW_LAT_BUCKETS];
 };
 
+/**
+ * vcmdq_sw_unmap_hits - does an unmapped IOVA range take pinned queue pages
+ * @pin_iova: first IOVA of the pinned pages
+ * @pin_len: their length in bytes, not 0
+ * @iova: first IOVA of the unmapped range
+ * @length: its length in bytes, not 0
+ *
+ * Compares last addresses, as iommufd does: a range may end at ULONG_MAX,
+ * where its first address plus its length wraps to 0.
+ */
+static inline bool vcmdq_sw_unmap_hits(unsigned long pin_iova,
+				       unsigned long pin_len,
+				       unsigned long iova, unsigned long length)
+{
+	return iova <= pin_iova + (pin_len - 1) &&
+	       pin_iova <= iova + (length - 1);
+}
+
 /* ctl.c */
 extern const struct file_operations vcmdq_sw_ctl_fops;
 struct vcmdq_sw_queue *vcmdq_sw_queue_get_from_fd(int fd);
