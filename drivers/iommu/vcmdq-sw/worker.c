@@ -78,6 +78,21 @@ static void vcmdq_sw_publish(void *priv, u32 cons_reg)
 	smp_store_release(vcmdq_sw_reg(q, q->cons_off), cpu_to_le32(cons_reg));
 }
 
+/*
+ * Toggle a GERROR bit and raise the GERROR interrupt. The toggle has
+ * release order: a guest that sees it also sees what it reports, stored
+ * before it (CONS.ERR of a command error). The store-release of CONS
+ * alone does not give that: it orders the accesses before it, not itself
+ * before later stores, so a relaxed atomic could become visible first.
+ */
+static void vcmdq_sw_gerror_toggle(struct vcmdq_sw_queue *q, u32 bit)
+{
+	atomic_fetch_xor_release((__force int)cpu_to_le32(bit),
+				 (atomic_t *)vcmdq_sw_reg(q, q->gerror_off));
+	if (q->gerror)
+		eventfd_signal(q->gerror);
+}
+
 static int vcmdq_sw_complete(void *priv, const struct vcmdq_sync_done *done)
 {
 	struct vcmdq_sw_queue *q = priv;
@@ -122,10 +137,7 @@ static void vcmdq_sw_stopped(void *priv, const struct vcmdq_stop_info *stop)
 		trace_vcmdq_sw_error(q->id, stop->index, stop->cerror,
 				     vcmdq_cmd_op(&stop->cmd));
 		/* CONS.ERR is published; now GERROR.CMDQ_ERR and its IRQ */
-		atomic_xor((__force int)cpu_to_le32(GERROR_CMDQ_ERR),
-			   (atomic_t *)vcmdq_sw_reg(q, q->gerror_off));
-		if (q->gerror)
-			eventfd_signal(q->gerror);
+		vcmdq_sw_gerror_toggle(q, GERROR_CMDQ_ERR);
 		break;
 	case VCMDQ_FAULT:
 		trace_vcmdq_sw_fault(q->id, stop->index, VCMDQ_SW_EVENT_FAULT,
