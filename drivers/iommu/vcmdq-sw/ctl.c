@@ -225,6 +225,7 @@ static int vcmdq_sw_ctl_stats(struct vcmdq_sw_queue *q, void __user *uarg)
 	for (i = 0; i < VCMDQ_SW_LAT_BUCKETS; i++)
 		st.latency[i] = q->latency[i];
 	st.polled = q->polled;
+	st.msi_aborts = q->msi_aborts;
 	mutex_unlock(&q->lock);
 
 	st.size = min_t(u32, size, sizeof(st));

@@ -98,6 +98,7 @@ struct vhost_task;
  * @wakes: worker turns that found work
  * @polled: turns that began while the worker was still polling
  * @faults: FAULT and UNMAPPED events
+ * @msi_aborts: CMD_SYNC MSIs that hit no guest memory
  * @latency: doorbell-to-CONS histogram, see struct vcmdq_sw_stats
  */
 struct vcmdq_sw_queue {
@@ -141,6 +142,7 @@ struct vcmdq_sw_queue {
 	u64 wakes;
 	u64 polled;
 	u64 faults;
+	u64 msi_aborts;
 	u64 latency[VCMDQ_SW_LAT_BUCKETS];
 };
 
