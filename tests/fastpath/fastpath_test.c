@@ -861,6 +861,80 @@ TEST(bad_input)
 	vmm_teardown(&v);
 }
 
+/* ---- answering an exit wrongly ---- */
+
+struct exit_answer {
+	struct vmm *v;
+	int pending;			/* poll() once the exit is there */
+	int bad_ret, bad_errno;		/* the invalid answer */
+	uint32_t cons;			/* CONS after it */
+	int still_pending;		/* poll() after it */
+	ssize_t nread;			/* and what reading gives */
+	struct vcmdq_sw_event ev;
+	int good_ret;			/* the valid answer */
+};
+
+/* The VMM's side: answer the EXIT it did not read yet, badly, then well. */
+static void *answer_exit(void *arg)
+{
+	struct exit_answer *a = arg;
+	struct pollfd p = { .fd = a->v->ctl, .events = POLLIN };
+	struct vcmdq_sw_resume r = {
+		.size = sizeof(r), .index = 1, .cerror = 0x7f,
+	};
+
+	a->pending = poll(&p, 1, 20000);
+	if (a->pending != 1)
+		return NULL;
+	a->bad_ret = ioctl(a->v->ctl, VCMDQ_SW_RESUME, &r);
+	a->bad_errno = errno;
+	a->cons = vmm_reg(a->v, a->v->cons_off);
+	a->still_pending = poll(&p, 1, 0);
+	a->nread = read(a->v->ctl, &a->ev, sizeof(a->ev));
+	r.cerror = 0;
+	a->good_ret = ioctl(a->v->ctl, VCMDQ_SW_RESUME, &r);
+	return NULL;
+}
+
+/*
+ * A RESUME the kernel refuses (a CERROR out of range) leaves the queue
+ * exactly as it was: stopped at the exit, the EXIT event still there to
+ * read; a valid RESUME then goes on.
+ */
+TEST(resume_invalid_keeps_exit)
+{
+	struct exit_answer a = { .nread = -1, .bad_ret = 1, .good_ret = 1 };
+	struct vmm_batch b = {};
+	pthread_t t;
+	struct vmm v;
+
+	ASSERT_EQ(0, vmm_setup(&v, VMM_FAST, VCMDQ_SW_LAYOUT_SMMUV3, 8));
+	ASSERT_EQ(0, vmm_alloc_queue(&v));
+	ASSERT_EQ(0, fcntl(v.ctl, F_SETFL, O_NONBLOCK));
+	a.v = &v;
+	batch_add(&b, cmd_tlbi_nh_asid(0x7e1));
+	batch_add(&b, cmd_cfgi_ste(VSID));
+	batch_add(&b, cmd_tlbi_nh_asid(0x7e2));
+	batch_sync(&b, false);
+	ASSERT_EQ(0, vmm_load(&v, &b, 1, 1));
+	ASSERT_EQ(0, pthread_create(&t, NULL, answer_exit, &a));
+	EXPECT_EQ(0, vmm_run(&v, 20));
+	pthread_join(t, NULL);
+
+	ASSERT_EQ(1, a.pending) TH_LOG("no EXIT event to answer");
+	EXPECT_EQ(-1, a.bad_ret);
+	EXPECT_EQ(EINVAL, a.bad_errno);
+	EXPECT_EQ(1U, a.cons) TH_LOG("CONS 0x%x after the refused RESUME", a.cons);
+	EXPECT_EQ(1, a.still_pending) TH_LOG("the refused RESUME took the EXIT");
+	EXPECT_EQ((ssize_t)sizeof(a.ev), a.nread);
+	EXPECT_EQ((uint32_t)VCMDQ_SW_EVENT_EXIT, a.ev.type);
+	EXPECT_EQ(1U, a.ev.index);
+	EXPECT_EQ(0, a.good_ret);
+	ASSERT_GUEST_OK(&v, 1);
+	EXPECT_EQ(4U, vmm_reg(&v, v.cons_off));
+	vmm_teardown(&v);
+}
+
 /*
  * An IOAS unmap whose range ends at the last IOVA and covers the queue
  * memory: the queue lets go of its pages, the unmap succeeds and the VMM

@@ -190,10 +190,12 @@ static int vcmdq_sw_ctl_resume(struct vcmdq_sw_queue *q, void __user *uarg)
 	} else if (q->e.halt != VCMDQ_EXIT || q->e.stop.index != arg.index) {
 		ret = -EINVAL;
 	} else {
-		vcmdq_sw_drop_exit(q, arg.index);
+		/* The EXIT goes only with an answer the engine took */
 		ret = vcmdq_exit_done(&q->e, arg.cerror);
-		if (!ret)
+		if (!ret) {
+			vcmdq_sw_drop_exit(q, arg.index);
 			vcmdq_sw_kick(q);
+		}
 	}
 	mutex_unlock(&q->lock);
 	return ret;

@@ -149,7 +149,8 @@ struct vcmdq_sw_event {
  * @__reserved: 0
  *
  * Return: 0; -EINVAL if the queue is not stopped at @index for the VMM or
- * @cerror is not 0..3; -ENODEV if the queue is gone.
+ * @cerror is not 0..3; -ENODEV if the queue is gone. An answer refused
+ * changes nothing: the queue stays stopped, its EXIT event stays to read.
  */
 struct vcmdq_sw_resume {
 	__u32 size;
