@@ -849,7 +849,7 @@ TEST(bad_input)
 	EXPECT_EQ(EINVAL, errno) TH_LOG("RESUME of a queue not stopped");
 	EXPECT_EQ(-1, ioctl(v.ctl, VCMDQ_SW_GET_STATS, &st));
 	EXPECT_EQ(EINVAL, errno);
-	EXPECT_EQ(-1, ioctl(v.ctl, _IO(VCMDQ_SW_TYPE, 0x7f), 0));
+	EXPECT_EQ(-1, ioctl(v.ctl, _IO(VCMDQ_SW_TYPE, 0x1f), 0));
 	EXPECT_EQ(ENOTTY, errno);
 
 	ASSERT_EQ(0, destroy(v.st.iommufd, id));

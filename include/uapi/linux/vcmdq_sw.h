@@ -138,7 +138,14 @@ struct vcmdq_sw_event {
 	__u32 __reserved;
 };
 
-#define VCMDQ_SW_TYPE	0xCD
+/*
+ * ioctl code 0xB9, numbers 0x10-0x1f; kvm_shadow_doorbell.h has 0x00-0x0f.
+ * 0xB9 has no entry in Linux 7.2's
+ * Documentation/userspace-api/ioctl/ioctl-number.rst and no kernel header
+ * uses it as an ioctl type (0xCD is reiserfs's, 0xB7 nsfs's and
+ * remoteproc's).
+ */
+#define VCMDQ_SW_TYPE	0xB9
 
 /**
  * struct vcmdq_sw_resume - VCMDQ_SW_RESUME argument
@@ -159,7 +166,7 @@ struct vcmdq_sw_resume {
 	__u32 __reserved;
 };
 
-#define VCMDQ_SW_RESUME		_IO(VCMDQ_SW_TYPE, 0x00)
+#define VCMDQ_SW_RESUME		_IO(VCMDQ_SW_TYPE, 0x10)
 
 #define VCMDQ_SW_LAT_BUCKETS	16
 
@@ -210,6 +217,6 @@ struct vcmdq_sw_stats {
 	__aligned_u64 msi_aborts;
 };
 
-#define VCMDQ_SW_GET_STATS	_IO(VCMDQ_SW_TYPE, 0x01)
+#define VCMDQ_SW_GET_STATS	_IO(VCMDQ_SW_TYPE, 0x11)
 
 #endif /* _UAPI_LINUX_VCMDQ_SW_H */
