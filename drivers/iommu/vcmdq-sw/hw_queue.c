@@ -365,7 +365,9 @@ void vcmdq_sw_stop(struct vcmdq_sw_queue *q)
 	mutex_lock(&q->lock);
 	was_bound = q->bound;
 	q->bound = false;
+	spin_lock(&q->ev_lock);
 	q->dead = true;
+	spin_unlock(&q->ev_lock);
 	mutex_unlock(&q->lock);
 	wake_up_interruptible_poll(&q->wait, EPOLLHUP);
 	if (was_bound)
