@@ -936,6 +936,48 @@ TEST(resume_invalid_keeps_exit)
 	vmm_teardown(&v);
 }
 
+/*
+ * Only the VM's own process may allocate a queue on it: the worker writes
+ * MSIs through its caller's mm, which must be the mm behind the VM's
+ * memslots. A child that inherited every file descriptor is refused.
+ */
+TEST(foreign_mm)
+{
+	struct iommu_hw_queue_vcmdq_sw d;
+	struct vmm_batch b = {};
+	int pipefd[2], status, ret = 0;
+	struct vmm v;
+	pid_t pid;
+
+	ASSERT_EQ(0, vmm_setup(&v, VMM_FAST, VCMDQ_SW_LAYOUT_SMMUV3, 8));
+	ASSERT_EQ(0, pipe(pipefd));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		v.ctl = open("/dev/vcmdq-sw", O_RDWR);
+		vmm_fill_alloc(&v, &d);
+		ret = v.ctl < 0 ? -errno :
+		      try_alloc(&v, &d, QUEUE_GPA, 16 << 8, 0, sizeof(d));
+		if (ret > 0)
+			destroy(v.st.iommufd, ret);
+		_exit(write(pipefd[1], &ret, sizeof(ret)) != sizeof(ret));
+	}
+	close(pipefd[1]);
+	ASSERT_EQ((ssize_t)sizeof(ret), read(pipefd[0], &ret, sizeof(ret)));
+	close(pipefd[0]);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_EQ(-EPERM, ret) TH_LOG("another process's alloc gave %d", ret);
+
+	/* The VM's owner can, and its queue works */
+	ASSERT_EQ(0, vmm_alloc_queue(&v));
+	batch_add(&b, cmd_tlbi_nh_asid(0x7e3));
+	batch_sync(&b, true);
+	ASSERT_EQ(0, vmm_load(&v, &b, 1, 1));
+	ASSERT_EQ(0, vmm_run(&v, 20));
+	ASSERT_GUEST_OK(&v, 1);
+	vmm_teardown(&v);
+}
+
 /* ---- the control file does not wait for the engine ---- */
 
 #define READ_SAMPLES	500

@@ -235,6 +235,13 @@ static int vcmdq_sw_setup(struct vcmdq_sw_queue *q,
 	if (IS_ERR(kvm))
 		return PTR_ERR(kvm);
 	q->kvm = kvm;
+	/*
+	 * The worker, a thread of the caller, writes MSIs through its own mm
+	 * at the addresses of the VM's memslots: they must be the same
+	 * process's, as KVM's ioctls demand.
+	 */
+	if (kvm->mm != current->mm)
+		return -EPERM;
 	efd = vcmdq_sw_eventfd(data->irq_eventfd);
 	if (IS_ERR(efd))
 		return PTR_ERR(efd);

@@ -45,7 +45,8 @@ enum vcmdq_sw_layout {
  * @flags: must be 0
  * @layout: enum vcmdq_sw_layout
  * @ctl_fd: an open /dev/vcmdq-sw file not yet bound to a queue
- * @vm_fd: the KVM VM the guest runs in
+ * @vm_fd: the KVM VM the guest runs in; IOMMU_HW_QUEUE_ALLOC must come from
+ *	the process that created it (-EPERM otherwise)
  * @log2size: the guest queue has 1 << @log2size entries of 16 bytes
  *	(at most 19); the queue length of IOMMU_HW_QUEUE_ALLOC must be exactly
  *	16 << @log2size
