@@ -55,17 +55,36 @@ struct vcmdq_sw_queue *vcmdq_sw_queue_get_from_fd(int fd)
  *
  * The ring cannot overflow: a queue stopped for the VMM stays stopped
  * until it answers (and VCMDQ_SW_RESUME drops an EXIT it did not read), a
- * FAULT halts the queue for good and UNMAPPED comes once.
+ * FAULT halts the queue for good and UNMAPPED comes once. That holds
+ * because every event comes from a state change made under @q->lock.
  */
 void vcmdq_sw_push_event(struct vcmdq_sw_queue *q,
 			 const struct vcmdq_sw_event *ev)
 {
 	lockdep_assert_held(&q->lock);
-	if (WARN_ON_ONCE(q->ev_count == VCMDQ_SW_MAX_EVENTS))
+	spin_lock(&q->ev_lock);
+	if (WARN_ON_ONCE(q->ev_count == VCMDQ_SW_MAX_EVENTS)) {
+		spin_unlock(&q->ev_lock);
 		return;
+	}
 	q->events[(q->ev_head + q->ev_count) % VCMDQ_SW_MAX_EVENTS] = *ev;
 	q->ev_count++;
+	spin_unlock(&q->ev_lock);
 	wake_up_interruptible_poll(&q->wait, EPOLLIN | EPOLLRDNORM);
+}
+
+/* Put back at the head, in order, events a reader took but could not copy. */
+static void vcmdq_sw_unread(struct vcmdq_sw_queue *q,
+			    const struct vcmdq_sw_event *evs, unsigned int n)
+{
+	spin_lock(&q->ev_lock);
+	while (n-- && q->ev_count < VCMDQ_SW_MAX_EVENTS) {
+		q->ev_head = (q->ev_head + VCMDQ_SW_MAX_EVENTS - 1) %
+			     VCMDQ_SW_MAX_EVENTS;
+		q->events[q->ev_head] = evs[n];
+		q->ev_count++;
+	}
+	spin_unlock(&q->ev_lock);
 }
 
 static int vcmdq_sw_ctl_open(struct inode *inode, struct file *file)
@@ -77,6 +96,7 @@ static int vcmdq_sw_ctl_open(struct inode *inode, struct file *file)
 		return -ENOMEM;
 	kref_init(&q->ref);
 	mutex_init(&q->lock);
+	spin_lock_init(&q->ev_lock);
 	init_waitqueue_head(&q->wait);
 	file->private_data = q;
 	file->f_mode |= FMODE_NOWAIT;
@@ -95,7 +115,10 @@ static int vcmdq_sw_ctl_release(struct inode *inode, struct file *file)
 /*
  * Events are read whole; a stopped queue with none left reads as EOF.
  * Non-blocking reads (O_NONBLOCK, IOCB_NOWAIT from io_uring) return
- * -EAGAIN when there is none, so io_uring waits on poll.
+ * -EAGAIN when there is none, so io_uring waits on poll. Only the ring's
+ * spinlock is taken, never the engine's mutex: a read does not wait for
+ * a worker turn. The events are copied out of the ring under it and to
+ * user space after it (that may fault); what the copy misses goes back.
  */
 static ssize_t vcmdq_sw_ctl_read_iter(struct kiocb *iocb, struct iov_iter *to)
 {
@@ -103,15 +126,27 @@ static ssize_t vcmdq_sw_ctl_read_iter(struct kiocb *iocb, struct iov_iter *to)
 	struct vcmdq_sw_queue *q = iocb->ki_filp->private_data;
 	bool nowait = (iocb->ki_filp->f_flags & O_NONBLOCK) ||
 		      (iocb->ki_flags & IOCB_NOWAIT);
-	size_t done = 0;
-	int ret = 0;
+	struct vcmdq_sw_event evs[VCMDQ_SW_MAX_EVENTS];
+	unsigned int i, n;
+	bool dead;
+	size_t done;
+	int ret;
 
 	if (iov_iter_count(to) < esz)
 		return -EINVAL;
 
-	mutex_lock(&q->lock);
-	while (!q->ev_count && !q->dead) {
-		mutex_unlock(&q->lock);
+	for (;;) {
+		spin_lock(&q->ev_lock);
+		n = min_t(size_t, q->ev_count, iov_iter_count(to) / esz);
+		for (i = 0; i < n; i++)
+			evs[i] = q->events[(q->ev_head + i) %
+					   VCMDQ_SW_MAX_EVENTS];
+		q->ev_head = (q->ev_head + n) % VCMDQ_SW_MAX_EVENTS;
+		q->ev_count -= n;
+		dead = q->dead;
+		spin_unlock(&q->ev_lock);
+		if (n || dead)
+			break;
 		if (nowait)
 			return -EAGAIN;
 		ret = wait_event_interruptible(q->wait,
@@ -119,19 +154,16 @@ static ssize_t vcmdq_sw_ctl_read_iter(struct kiocb *iocb, struct iov_iter *to)
 					       READ_ONCE(q->dead));
 		if (ret)
 			return ret;
-		mutex_lock(&q->lock);
 	}
-	while (q->ev_count && iov_iter_count(to) >= esz) {
-		if (copy_to_iter(&q->events[q->ev_head], esz, to) != esz) {
-			ret = -EFAULT;
-			break;
-		}
-		q->ev_head = (q->ev_head + 1) % VCMDQ_SW_MAX_EVENTS;
-		q->ev_count--;
-		done += esz;
-	}
-	mutex_unlock(&q->lock);
-	return done ? done : ret;
+	if (!n)
+		return 0;
+
+	done = copy_to_iter(evs, n * esz, to) / esz;
+	if (done < n)
+		vcmdq_sw_unread(q, evs + done, n - done);
+	if (!done)
+		return -EFAULT;
+	return done * esz;
 }
 
 static __poll_t vcmdq_sw_ctl_poll(struct file *file, poll_table *wait)
@@ -140,21 +172,23 @@ static __poll_t vcmdq_sw_ctl_poll(struct file *file, poll_table *wait)
 	__poll_t mask = 0;
 
 	poll_wait(file, &q->wait, wait);
-	mutex_lock(&q->lock);
+	spin_lock(&q->ev_lock);
 	if (q->ev_count)
 		mask |= EPOLLIN | EPOLLRDNORM;
 	if (q->dead)
 		mask |= EPOLLHUP;
-	mutex_unlock(&q->lock);
+	spin_unlock(&q->ev_lock);
 	return mask;
 }
 
 /* Forget an EXIT at @index the VMM answered without reading it. */
 static void vcmdq_sw_drop_exit(struct vcmdq_sw_queue *q, u32 index)
 {
-	unsigned int i, n = 0, head = q->ev_head;
 	struct vcmdq_sw_event keep[VCMDQ_SW_MAX_EVENTS];
+	unsigned int i, n = 0, head;
 
+	spin_lock(&q->ev_lock);
+	head = q->ev_head;
 	for (i = 0; i < q->ev_count; i++) {
 		struct vcmdq_sw_event *ev =
 			&q->events[(head + i) % VCMDQ_SW_MAX_EVENTS];
@@ -166,6 +200,7 @@ static void vcmdq_sw_drop_exit(struct vcmdq_sw_queue *q, u32 index)
 		q->events[i] = keep[i];
 	q->ev_head = 0;
 	q->ev_count = n;
+	spin_unlock(&q->ev_lock);
 }
 
 static int vcmdq_sw_ctl_resume(struct vcmdq_sw_queue *q, void __user *uarg)
@@ -190,10 +225,12 @@ static int vcmdq_sw_ctl_resume(struct vcmdq_sw_queue *q, void __user *uarg)
 	} else if (q->e.halt != VCMDQ_EXIT || q->e.stop.index != arg.index) {
 		ret = -EINVAL;
 	} else {
-		vcmdq_sw_drop_exit(q, arg.index);
+		/* The EXIT goes only with an answer the engine took */
 		ret = vcmdq_exit_done(&q->e, arg.cerror);
-		if (!ret)
+		if (!ret) {
+			vcmdq_sw_drop_exit(q, arg.index);
 			vcmdq_sw_kick(q);
+		}
 	}
 	mutex_unlock(&q->lock);
 	return ret;
@@ -225,6 +262,7 @@ static int vcmdq_sw_ctl_stats(struct vcmdq_sw_queue *q, void __user *uarg)
 	for (i = 0; i < VCMDQ_SW_LAT_BUCKETS; i++)
 		st.latency[i] = q->latency[i];
 	st.polled = q->polled;
+	st.msi_aborts = q->msi_aborts;
 	mutex_unlock(&q->lock);
 
 	st.size = min_t(u32, size, sizeof(st));

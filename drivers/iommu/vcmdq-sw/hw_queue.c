@@ -94,8 +94,8 @@ static void vcmdq_sw_unmap(void *data, unsigned long iova,
 
 	mutex_lock(&q->lock);
 	pin_len = q->npages << PAGE_SHIFT;
-	if (q->pinned && iova < q->pin_iova + pin_len &&
-	    q->pin_iova < iova + length) {
+	if (q->pinned &&
+	    vcmdq_sw_unmap_hits(q->pin_iova, pin_len, iova, length)) {
 		iommufd_access_unpin_pages(q->access, q->pin_iova, pin_len);
 		q->pinned = false;
 		q->faults++;
@@ -235,6 +235,13 @@ static int vcmdq_sw_setup(struct vcmdq_sw_queue *q,
 	if (IS_ERR(kvm))
 		return PTR_ERR(kvm);
 	q->kvm = kvm;
+	/*
+	 * The worker, a thread of the caller, writes MSIs through its own mm
+	 * at the addresses of the VM's memslots: they must be the same
+	 * process's, as KVM's ioctls demand.
+	 */
+	if (kvm->mm != current->mm)
+		return -EPERM;
 	efd = vcmdq_sw_eventfd(data->irq_eventfd);
 	if (IS_ERR(efd))
 		return PTR_ERR(efd);
@@ -365,7 +372,9 @@ void vcmdq_sw_stop(struct vcmdq_sw_queue *q)
 	mutex_lock(&q->lock);
 	was_bound = q->bound;
 	q->bound = false;
+	spin_lock(&q->ev_lock);
 	q->dead = true;
+	spin_unlock(&q->ev_lock);
 	mutex_unlock(&q->lock);
 	wake_up_interruptible_poll(&q->wait, EPOLLHUP);
 	if (was_bound)

@@ -26,6 +26,7 @@
 
 #include <linux/kref.h>
 #include <linux/mutex.h>
+#include <linux/spinlock.h>
 #include <linux/types.h>
 #include <linux/wait.h>
 
@@ -51,8 +52,12 @@ struct vhost_task;
 /**
  * struct vcmdq_sw_queue - a software VCMDQ
  * @ref: see the lifetimes above
- * @lock: serializes the engine, the binding and the event ring between
- *	the worker, the control file, the iommufd callbacks and teardown
+ * @lock: serializes the engine and the binding between the worker, the
+ *	control file's ioctls, the iommufd callbacks and teardown. The worker
+ *	holds it for a whole turn, CMD_SYNC waits on the SMMU included
+ * @ev_lock: protects the event ring; taken alone or inside @lock, never
+ *	held across anything that sleeps. read() and poll() of the control
+ *	file take only it, so they never wait for a worker turn
  * @wait: readers and pollers of the control file
  * @flags: VCMDQ_SW_KICKED, VCMDQ_SW_POLLED; atomic bitops, no lock
  * @kick_ns: ktime of the first doorbell not yet served, 0 if none; atomic
@@ -88,21 +93,27 @@ struct vhost_task;
  *
  * @binding: vcmdq_sw_bind() is setting the queue up, outside @lock
  * @bound: bound and not stopped: the worker may run the engine
- * @dead: stopped, or the control file is gone: never binds again
+ * @dead: stopped, or the control file is gone: never binds again. Set
+ *	under @ev_lock as well, for read() and poll()
  * @pinned: @pages are pinned (false after an IOAS unmap took them); set
  *	with @access alive
  * @e: the command engine
- * @events: ring of events for the VMM, @ev_head first, @ev_count of them
- * @ev_head: see @events
- * @ev_count: see @events
  * @wakes: worker turns that found work
  * @polled: turns that began while the worker was still polling
  * @faults: FAULT and UNMAPPED events
+ * @msi_aborts: CMD_SYNC MSIs that hit no guest memory
  * @latency: doorbell-to-CONS histogram, see struct vcmdq_sw_stats
+ *
+ * Protected by @ev_lock; events are pushed with @lock held as well:
+ *
+ * @events: ring of events for the VMM, @ev_head first, @ev_count of them
+ * @ev_head: see @events
+ * @ev_count: see @events
  */
 struct vcmdq_sw_queue {
 	struct kref ref;
 	struct mutex lock;	/* see the comment above */
+	spinlock_t ev_lock;	/* see the comment above */
 	wait_queue_head_t wait;
 	unsigned long flags;
 	atomic64_t kick_ns;
@@ -135,14 +146,34 @@ struct vcmdq_sw_queue {
 	bool dead;
 	bool pinned;
 	struct vcmdq_engine e;
-	struct vcmdq_sw_event events[VCMDQ_SW_MAX_EVENTS];
-	unsigned int ev_head;
-	unsigned int ev_count;
 	u64 wakes;
 	u64 polled;
 	u64 faults;
+	u64 msi_aborts;
 	u64 latency[VCMDQ_SW_LAT_BUCKETS];
+
+	struct vcmdq_sw_event events[VCMDQ_SW_MAX_EVENTS];
+	unsigned int ev_head;
+	unsigned int ev_count;
 };
+
+/**
+ * vcmdq_sw_unmap_hits - does an unmapped IOVA range take pinned queue pages
+ * @pin_iova: first IOVA of the pinned pages
+ * @pin_len: their length in bytes, not 0
+ * @iova: first IOVA of the unmapped range
+ * @length: its length in bytes, not 0
+ *
+ * Compares last addresses, as iommufd does: a range may end at ULONG_MAX,
+ * where its first address plus its length wraps to 0.
+ */
+static inline bool vcmdq_sw_unmap_hits(unsigned long pin_iova,
+				       unsigned long pin_len,
+				       unsigned long iova, unsigned long length)
+{
+	return iova <= pin_iova + (pin_len - 1) &&
+	       pin_iova <= iova + (length - 1);
+}
 
 /* ctl.c */
 extern const struct file_operations vcmdq_sw_ctl_fops;

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * vcmdq-sw tracepoints: doorbell, host batch, guest CMD_SYNC completion,
- * exit to the VMM, command error, fault.
+ * CMD_SYNC MSI abort, exit to the VMM, command error, fault.
  */
 #undef TRACE_SYSTEM
 #define TRACE_SYSTEM vcmdq_sw
@@ -54,6 +54,21 @@ TRACE_EVENT(vcmdq_sw_complete,
 		      __print_symbolic(__entry->kind, { 1, "msi" }, { 2, "irq" },
 				       { 3, "sev" }),
 		      __entry->ret)
+);
+
+TRACE_EVENT(vcmdq_sw_msi_abort,
+	    TP_PROTO(u32 qid, u32 index, u64 addr, bool gerror),
+	    TP_ARGS(qid, index, addr, gerror),
+	    TP_STRUCT__entry(__field(u32, qid)
+			     __field(u32, index)
+			     __field(u64, addr)
+			     __field(bool, gerror)),
+	    TP_fast_assign(__entry->qid = qid;
+			   __entry->index = index;
+			   __entry->addr = addr;
+			   __entry->gerror = gerror;),
+	    TP_printk("q=%u index=0x%x addr=0x%llx gerror=%d", __entry->qid,
+		      __entry->index, __entry->addr, __entry->gerror)
 );
 
 TRACE_EVENT(vcmdq_sw_exit,

@@ -18,6 +18,7 @@
 #include "vcmdq_sw_trace.h"
 
 #define GERROR_CMDQ_ERR		BIT(0)
+#define GERROR_MSI_CMDQ_ABT_ERR	BIT(4)	/* main CMDQ layout only */
 
 static __le32 *vcmdq_sw_reg(struct vcmdq_sw_queue *q, u32 off)
 {
@@ -78,6 +79,49 @@ static void vcmdq_sw_publish(void *priv, u32 cons_reg)
 	smp_store_release(vcmdq_sw_reg(q, q->cons_off), cpu_to_le32(cons_reg));
 }
 
+/*
+ * Toggle a GERROR bit and raise the GERROR interrupt. The toggle has
+ * release order: a guest that sees it also sees what it reports, stored
+ * before it (CONS.ERR of a command error, the CONS that covers a CMD_SYNC
+ * whose MSI aborted). The store-release of CONS alone does not give that:
+ * it orders the accesses before it, not itself before later stores, so a
+ * relaxed atomic could become visible first.
+ */
+static void vcmdq_sw_gerror_toggle(struct vcmdq_sw_queue *q, u32 bit)
+{
+	atomic_fetch_xor_release((__force int)cpu_to_le32(bit),
+				 (atomic_t *)vcmdq_sw_reg(q, q->gerror_off));
+	if (q->gerror)
+		eventfd_signal(q->gerror);
+}
+
+/*
+ * The MSIADDR of a CMD_SYNC is not guest memory, so the guest cannot own
+ * it. An SMMU whose CMD_SYNC MSI write aborts activates
+ * GERROR.MSI_CMDQ_ABT_ERR (toggles it unless it is active already) and goes
+ * on: the CMD_SYNC itself completed and CONS covers it. A tegra241 VCMDQ
+ * has neither MSIs (its driver completes CMD_SYNC by polling CONS) nor
+ * that GERROR bit, so there the write is only dropped. Either way the
+ * guest, not the host, is at fault: nothing for the VMM.
+ */
+static void vcmdq_sw_msi_abort(struct vcmdq_sw_queue *q,
+			       const struct vcmdq_sync_done *done)
+{
+	bool raised = false;
+	u32 gerror, gerrorn;
+
+	q->msi_aborts++;
+	if (q->e.cfg.layout == VCMDQ_LAYOUT_SMMUV3) {
+		gerror = le32_to_cpu(READ_ONCE(*vcmdq_sw_reg(q, q->gerror_off)));
+		gerrorn = le32_to_cpu(READ_ONCE(*vcmdq_sw_reg(q, q->gerrorn_off)));
+		if (!((gerror ^ gerrorn) & GERROR_MSI_CMDQ_ABT_ERR)) {
+			vcmdq_sw_gerror_toggle(q, GERROR_MSI_CMDQ_ABT_ERR);
+			raised = true;
+		}
+	}
+	trace_vcmdq_sw_msi_abort(q->id, done->index, done->addr, raised);
+}
+
 static int vcmdq_sw_complete(void *priv, const struct vcmdq_sync_done *done)
 {
 	struct vcmdq_sw_queue *q = priv;
@@ -102,6 +146,10 @@ static int vcmdq_sw_complete(void *priv, const struct vcmdq_sync_done *done)
 		break;
 	}
 	trace_vcmdq_sw_complete(q->id, done->index, done->kind, ret);
+	if (ret == -EFAULT && done->kind == VCMDQ_DONE_MSI) {
+		vcmdq_sw_msi_abort(q, done);
+		ret = 0;
+	}
 	return ret;
 }
 
@@ -122,10 +170,7 @@ static void vcmdq_sw_stopped(void *priv, const struct vcmdq_stop_info *stop)
 		trace_vcmdq_sw_error(q->id, stop->index, stop->cerror,
 				     vcmdq_cmd_op(&stop->cmd));
 		/* CONS.ERR is published; now GERROR.CMDQ_ERR and its IRQ */
-		atomic_xor((__force int)cpu_to_le32(GERROR_CMDQ_ERR),
-			   (atomic_t *)vcmdq_sw_reg(q, q->gerror_off));
-		if (q->gerror)
-			eventfd_signal(q->gerror);
+		vcmdq_sw_gerror_toggle(q, GERROR_CMDQ_ERR);
 		break;
 	case VCMDQ_FAULT:
 		trace_vcmdq_sw_fault(q->id, stop->index, VCMDQ_SW_EVENT_FAULT,

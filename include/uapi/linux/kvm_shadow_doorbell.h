@@ -15,7 +15,13 @@
 #include <linux/ioctl.h>
 #include <linux/types.h>
 
-#define KVM_SHADOW_DOORBELL_TYPE	0xB7
+/*
+ * ioctl code 0xB9, numbers 0x00-0x0f; vcmdq_sw.h has 0x10-0x1f. 0xB9 has no
+ * entry in Linux 7.2's Documentation/userspace-api/ioctl/ioctl-number.rst
+ * and no kernel header uses it as an ioctl type (0xB7 is nsfs's and
+ * remoteproc's).
+ */
+#define KVM_SHADOW_DOORBELL_TYPE	0xB9
 
 /**
  * struct kvm_shadow_doorbell_assign - KVM_SHADOW_DOORBELL_ASSIGN argument

@@ -45,18 +45,22 @@ enum vcmdq_sw_layout {
  * @flags: must be 0
  * @layout: enum vcmdq_sw_layout
  * @ctl_fd: an open /dev/vcmdq-sw file not yet bound to a queue
- * @vm_fd: the KVM VM the guest runs in
+ * @vm_fd: the KVM VM the guest runs in; IOMMU_HW_QUEUE_ALLOC must come from
+ *	the process that created it (-EPERM otherwise)
  * @log2size: the guest queue has 1 << @log2size entries of 16 bytes
  *	(at most 19); the queue length of IOMMU_HW_QUEUE_ALLOC must be exactly
  *	16 << @log2size
  * @caps: VCMDQ_SW_CAP_* the vSMMU advertises: with VCMDQ_SW_CAP_MSI a
  *	CMD_SYNC with CS=IRQ writes its MSIDATA to MSIADDR in guest memory
- *	(through KVM, dirty-logged); without it, CS=IRQ signals @irq_eventfd
+ *	(through KVM, dirty-logged); without it, CS=IRQ signals @irq_eventfd.
+ *	An MSIADDR outside guest memory is an MSI abort: the queue goes on,
+ *	and with the main-CMDQ layout GERROR.MSI_CMDQ_ABT_ERR is activated (a
+ *	tegra241 VCMDQ has no such bit: the write is dropped)
  * @irq_eventfd: eventfd of the queue's wired interrupt (an irqfd), or -1
  *	if the vSMMU has none (then a CMD_SYNC with CS=IRQ and no MSI is
  *	completed by CONS alone)
- * @gerror_eventfd: eventfd signalled when GERROR.CMDQ_ERR toggles (an
- *	irqfd of the vSMMU's GERROR interrupt), or -1
+ * @gerror_eventfd: eventfd signalled when the kernel toggles a GERROR bit
+ *	(an irqfd of the vSMMU's GERROR interrupt), or -1
  * @batch: most commands per host batch, 1..64; 0 for 64
  * @budget: most guest entries consumed per worker turn before it yields
  *	the CPU; 0 for the default (4096)
@@ -66,8 +70,9 @@ enum vcmdq_sw_layout {
  *	never exit; the kernel takes the guest's stores to PROD and GERRORN
  *	(and only those; other stores exit to the VMM as before)
  * @reg_uaddr: the VMM's address of that page, page aligned. The kernel
- *	writes CONS there and toggles GERROR.CMDQ_ERR (bit 0) atomically; the
- *	VMM owns every other register and must update GERROR atomically.
+ *	writes CONS there and toggles GERROR.CMDQ_ERR (bit 0) and, main-CMDQ
+ *	layout only, GERROR.MSI_CMDQ_ABT_ERR (bit 4) atomically; the VMM owns
+ *	every other register and must update GERROR atomically.
  * @poll_us: after a turn that caught up with PROD, the worker keeps its
  *	CPU for up to this many microseconds (at most 1000) waiting for the
  *	next doorbell before it sleeps, trading CPU time for wake-up
@@ -102,8 +107,9 @@ struct iommu_hw_queue_vcmdq_sw {
  * @VCMDQ_SW_EVENT_EXIT: the queue stopped before a command the VMM runs
  *	(main-CMDQ layout only). CONS points at it; answer with
  *	VCMDQ_SW_RESUME.
- * @VCMDQ_SW_EVENT_FAULT: the host failed (SMMU command queue error, MSI
- *	write outside guest memory, ...). The queue is halted for good.
+ * @VCMDQ_SW_EVENT_FAULT: the host failed (SMMU command queue error, an
+ *	MSI write to a VM with a dirty ring, ...). The queue is halted for
+ *	good.
  * @VCMDQ_SW_EVENT_UNMAPPED: the guest queue memory was unmapped from the
  *	IOAS; the guest sees CERROR_ABT from now on.
  */
@@ -133,7 +139,14 @@ struct vcmdq_sw_event {
 	__u32 __reserved;
 };
 
-#define VCMDQ_SW_TYPE	0xCD
+/*
+ * ioctl code 0xB9, numbers 0x10-0x1f; kvm_shadow_doorbell.h has 0x00-0x0f.
+ * 0xB9 has no entry in Linux 7.2's
+ * Documentation/userspace-api/ioctl/ioctl-number.rst and no kernel header
+ * uses it as an ioctl type (0xCD is reiserfs's, 0xB7 nsfs's and
+ * remoteproc's).
+ */
+#define VCMDQ_SW_TYPE	0xB9
 
 /**
  * struct vcmdq_sw_resume - VCMDQ_SW_RESUME argument
@@ -144,7 +157,8 @@ struct vcmdq_sw_event {
  * @__reserved: 0
  *
  * Return: 0; -EINVAL if the queue is not stopped at @index for the VMM or
- * @cerror is not 0..3; -ENODEV if the queue is gone.
+ * @cerror is not 0..3; -ENODEV if the queue is gone. An answer refused
+ * changes nothing: the queue stays stopped, its EXIT event stays to read.
  */
 struct vcmdq_sw_resume {
 	__u32 size;
@@ -153,7 +167,7 @@ struct vcmdq_sw_resume {
 	__u32 __reserved;
 };
 
-#define VCMDQ_SW_RESUME		_IO(VCMDQ_SW_TYPE, 0x00)
+#define VCMDQ_SW_RESUME		_IO(VCMDQ_SW_TYPE, 0x10)
 
 #define VCMDQ_SW_LAT_BUCKETS	16
 
@@ -180,6 +194,9 @@ struct vcmdq_sw_resume {
  *	bucket: everything above)
  * @polled: doorbells that found the worker still polling (see @poll_us
  *	of struct iommu_hw_queue_vcmdq_sw), so no wake-up was needed
+ * @msi_aborts: CMD_SYNC MSIs that could not be written (MSIADDR is not
+ *	guest memory): GERROR.MSI_CMDQ_ABT_ERR on the main CMDQ, dropped on a
+ *	tegra241 VCMDQ; the queue went on
  */
 struct vcmdq_sw_stats {
 	__u32 size;
@@ -198,8 +215,9 @@ struct vcmdq_sw_stats {
 	__u32 __pad;
 	__aligned_u64 latency[VCMDQ_SW_LAT_BUCKETS];
 	__aligned_u64 polled;
+	__aligned_u64 msi_aborts;
 };
 
-#define VCMDQ_SW_GET_STATS	_IO(VCMDQ_SW_TYPE, 0x01)
+#define VCMDQ_SW_GET_STATS	_IO(VCMDQ_SW_TYPE, 0x11)
 
 #endif /* _UAPI_LINUX_VCMDQ_SW_H */
