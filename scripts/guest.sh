@@ -81,7 +81,7 @@ newroot() { # DIR
 		head mkfifo readlink basename stty wc; do
 		ln -sf busybox "$1/bin/$a"
 	done
-	cp "$W/dma_map_benchmark" "$W/dmacheck" "$1/bin/"
+	cp "$W/dma_map_benchmark" "$W/dmacheck" "$top/tests/guest/bench-lib.sh" "$1/bin/"
 }
 pack() { (cd "$1" && find . | cpio -o -H newc --quiet) >"$2"; }
 L2R=$W/l2root

@@ -42,26 +42,8 @@ say "# L1 up after $(cut -d' ' -f1 /proc/uptime)s, mode $mode, payload $payload,
 
 E1000E=0000:00:01.0
 NVME=0000:00:02.0
-bind() { # DEV DRIVER
-	[ -e /sys/bus/pci/devices/$1/driver ] &&
-		echo "$1" >/sys/bus/pci/devices/$1/driver/unbind
-	echo "$2" >/sys/bus/pci/devices/$1/driver_override
-	echo "$1" >/sys/bus/pci/drivers_probe
-	[ "$(basename "$(readlink /sys/bus/pci/devices/$1/driver)")" = "$2" ]
-}
-
-T=/sys/kernel/tracing
-unmaps_reset() {
-	echo 0 >$T/tracing_on
-	echo >$T/trace
-	echo 1 >$T/events/iommu/unmap/enable
-	echo 1 >$T/tracing_on
-}
-unmaps_count() {
-	echo 0 >$T/tracing_on
-	cat $T/per_cpu/cpu*/stats |
-		awk '/^entries:/ { n += $2 } /^overrun:/ { n += $2 } END { print n + 0 }'
-}
+# shellcheck source=tests/guest/bench-lib.sh
+. /bin/bench-lib.sh
 
 # --- the floor: the same benchmark, issued by L1 itself on the same SMMU
 # L1 boots with iommu.passthrough=1: no L1 stage-1 domain, so every
@@ -71,16 +53,13 @@ if [ "$mode" = bench ]; then
 	echo DMA >/sys/bus/pci/devices/$E1000E/iommu_group/type ||
 		say "# could not give $E1000E a DMA domain"
 	if bind $E1000E dma_map_benchmark; then
-		for r in 1:1 4:1 16:1 64:1 1:2 4:2 16:2 64:2; do
+		for r in $BENCH_RUNS; do
 			g=${r%:*} t=${r#*:}
-			unmaps_reset
-			out=$(/bin/dma_map_benchmark -s 3 -t "$t" -g "$g" -d 1 2>&1)
-			n=$(unmaps_count)
-			map=$(echo "$out" | sed -n 's/.*average map latency(us):\([0-9.]*\) standard deviation:\([0-9.]*\).*/\1 \2/p')
-			unmap=$(echo "$out" | sed -n 's/.*average unmap latency(us):\([0-9.]*\) standard deviation:\([0-9.]*\).*/\1 \2/p')
-			# shellcheck disable=SC2086 # two numbers each
-			set -- $map $unmap
-			say "FLOOR g${g}t$t granule=$g threads=$t map_avg=$1 map_sd=$2 unmap_avg=$3 unmap_sd=$4 unmaps=$n"
+			if bench_one "$g" "$t" 3 : :; then
+				say "FLOOR g${g}t$t $bench_line"
+			else
+				say "# floor g${g}t$t failed: $(echo "$bench_out" | head -1)"
+			fi
 		done
 	else
 		say "# could not bind $E1000E to dma_map_benchmark: no L1 floor"

@@ -67,21 +67,10 @@ else
 	say "not ok - l2_dma_integrity: no $nvme (NVMe not assigned or driver did not probe)"
 fi
 
-# --- dma_map_benchmark: the number of unmaps is counted with the iommu:unmap
-# tracepoint (per-CPU buffer entries + overruns), so L1's exit counts can be
-# divided by it.
-T=/sys/kernel/tracing
-unmaps_reset() {
-	echo 0 >$T/tracing_on
-	echo >$T/trace
-	echo 1 >$T/events/iommu/unmap/enable
-	echo 1 >$T/tracing_on
-}
-unmaps_count() {
-	echo 0 >$T/tracing_on
-	cat $T/per_cpu/cpu*/stats |
-		awk '/^entries:/ { n += $2 } /^overrun:/ { n += $2 } END { print n + 0 }'
-}
+# --- dma_map_benchmark, framed by marks so that L1 reads its exit counters
+# around each run (and divides them by the unmaps counted here)
+# shellcheck source=tests/guest/bench-lib.sh
+. /bin/bench-lib.sh
 mark() {
 	say "MARK $1 $2"
 	read -r _ </dev/console
@@ -93,7 +82,7 @@ if [ -n "$bench_dev" ]; then
 	echo "$bench_dev" >/sys/bus/pci/drivers_probe
 fi
 runs="1:1"
-[ "$mode" = bench ] && runs="1:1 4:1 16:1 64:1 1:2 4:2 16:2 64:2"
+[ "$mode" = bench ] && runs=$BENCH_RUNS
 secs=1
 [ "$mode" = bench ] && secs=3
 bench_ok=1
@@ -108,21 +97,13 @@ else
 	for r in $runs; do
 		g=${r%:*} t=${r#*:}
 		name=g${g}t$t
-		unmaps_reset
-		mark begin "$name"
-		out=$(/bin/dma_map_benchmark -s $secs -t "$t" -g "$g" -d 1 2>&1)
-		rc=$?
-		mark end "$name"
-		n=$(unmaps_count)
-		echo "$out" | sed 's/^/# /' | while IFS= read -r l; do say "$l"; done
-		map=$(echo "$out" | sed -n 's/.*average map latency(us):\([0-9.]*\) standard deviation:\([0-9.]*\).*/\1 \2/p')
-		unmap=$(echo "$out" | sed -n 's/.*average unmap latency(us):\([0-9.]*\) standard deviation:\([0-9.]*\).*/\1 \2/p')
-		if [ $rc != 0 ] || [ -z "$unmap" ] || [ "$n" -le 0 ]; then
+		if ! bench_one "$g" "$t" $secs "mark begin $name" "mark end $name"; then
 			bench_ok=0
+			say "# $name failed: $(echo "$bench_out" | head -1)"
 			continue
 		fi
-		set -- $map $unmap
-		say "RUN $name granule=$g threads=$t map_avg=$1 map_sd=$2 unmap_avg=$3 unmap_sd=$4 unmaps=$n"
+		echo "$bench_out" | sed 's/^/# /' | while IFS= read -r l; do say "$l"; done
+		say "RUN $name $bench_line"
 	done
 fi
 res $((1 - bench_ok)) "l2_dma_map_benchmark: $(echo $runs | wc -w) runs of ${secs}s on $bench_dev, unmaps counted"
