@@ -109,50 +109,43 @@ vm_tests() {
 	guest_run
 }
 
-# The real guest: Linux 7.2 in L2 under Debian's QEMU 11.1 in L1 (base
-# kernel; scripts/guest.sh).
-guest_run() {
-	local log rc
+# Run a long step in the background with its progress lines streamed as
+# they come, then count its results; the whole log is kept in $B.
+#   streamed NAME PROGRESS_RE RESULT_RE CMD...
+streamed() {
+	local name=$1 progress=$2 results=$3 log rc pid
+	shift 3
 	log=$(mktemp)
-	echo "== real guest: L2 Linux under QEMU 11.1 (accel vSMMU), e1000e + NVMe assigned"
-	scripts/guest.sh check >"$log" 2>&1 &
-	local pid=$!
-	tail -f --pid=$pid -n +1 "$log" |
-		grep --line-buffered -E '^(kernel|l1-qemu|tools|initramfs|disk|vm):' &
+	"$@" >"$log" 2>&1 &
+	pid=$!
+	tail -f --pid=$pid -n +1 "$log" | grep --line-buffered -E "$progress" &
 	wait $pid
 	rc=$?
 	sleep 0.2
-	count < <(grep -E '^(not )?ok |^# ' "$log")
-	if [ $rc != 0 ]; then
-		grep -E 'ERROR' "$log" | tail -5
-		echo "not ok - real-guest run failed (exit $rc); log kept in $B/guest-check.log"
-		fail=$((fail + 1))
-	fi
-	cp "$log" "$B/guest-check.log"
-	rm -f "$log"
-}
-
-vm_run() {
-	local log
-	log=$(mktemp)
-	echo "== VM ($1 kernel): build kernel and modules, boot arm64 under QEMU, run KUnit + kselftests"
-	VARIANT=$1 scripts/vm.sh >"$log" 2>&1 &
-	local pid=$!
-	# stream progress lines as they come
-	tail -f --pid=$pid -n +1 "$log" | grep --line-buffered -E '^(kernel|vm|initramfs|module|selftests):' &
-	wait $pid
-	local rc=$?
-	sleep 0.2
-	count < <(grep -E '^(not )?ok ' "$log")
+	count < <(grep -E "$results" "$log")
 	# the fast path's figures (trap vs fast) are worth seeing in every run
 	grep -E '^# vm fastpath_test: bench: ' "$log" || true
 	if [ $rc != 0 ]; then
 		grep -E 'ERROR' "$log" | tail -5
-		echo "not ok - VM run ($1 kernel) failed (exit $rc); log kept in $B/vm-$1.log"
+		echo "not ok - $name failed (exit $rc); log kept in $B/$name.log"
 		fail=$((fail + 1))
 	fi
-	cp "$log" "$B/vm-$1.log"
+	cp "$log" "$B/$name.log"
 	rm -f "$log"
+}
+
+# The real guest: Linux 7.2 in L2 under Debian's QEMU 11.1 in L1 (base
+# kernel; scripts/guest.sh).
+guest_run() {
+	echo "== real guest: L2 Linux under QEMU 11.1 (accel vSMMU), e1000e + NVMe assigned"
+	streamed guest-check '^(kernel|l1-qemu|tools|initramfs|disk|vm):' \
+		'^(not )?ok |^# ' scripts/guest.sh check
+}
+
+vm_run() {
+	echo "== VM ($1 kernel): build kernel and modules, boot arm64 under QEMU, run KUnit + kselftests"
+	streamed "vm-$1" '^(kernel|vm|initramfs|module|selftests):' '^(not )?ok ' \
+		env VARIANT="$1" scripts/vm.sh
 }
 
 case "$what" in
