@@ -140,9 +140,9 @@ static void set_layout(struct vmm *v, uint32_t layout)
 /*
  * Everything but the queue: iommufd objects, a VM with RAM at GPA 0 that
  * is also the IOAS (IOVA = GPA, the queue's range mapped on its own so a
- * test can unmap it), the register page (a read-only memslot over the
- * shadow page for the fast path; no memslot, so every access exits, for
- * the trap path).
+ * test can unmap it), and for the trap path the VMM's own register page
+ * (no memslot, so every access exits). The fast path's register page is
+ * the queue's, mapped when it is allocated.
  */
 int vmm_setup(struct vmm *v, enum vmm_mode mode, uint32_t layout,
 	      uint32_t log2size)
@@ -150,7 +150,7 @@ int vmm_setup(struct vmm *v, enum vmm_mode mode, uint32_t layout,
 	int ret;
 
 	memset(v, 0, sizeof(*v));
-	v->st.iommufd = v->st.devfd = v->ctl = v->gerror_efd = -1;
+	v->st.iommufd = v->st.devfd = v->evfd = v->gerror_efd = -1;
 	v->vm.kvm_fd = v->vm.vm_fd = v->vm.vcpu_fd = -1;
 	v->mode = mode;
 	v->log2size = log2size;
@@ -174,62 +174,175 @@ int vmm_setup(struct vmm *v, enum vmm_mode mode, uint32_t layout,
 			       RAM_SIZE - QUEUE_GPA - QUEUE_MAP_LEN);
 	if (ret)
 		return ret;
-	v->regs = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
-		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (v->regs == MAP_FAILED) {
-		v->regs = NULL;
-		return fail("mmap register page");
-	}
-	if (mode == VMM_FAST) {
-		ret = kvm_vm_add_slot_mem(&v->vm, REG_GPA, 4096,
-					  KVM_MEM_READONLY, v->regs);
-		if (ret)
-			return ret;
+	if (mode == VMM_TRAP) {
+		v->regs = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+			       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+		if (v->regs == MAP_FAILED) {
+			v->regs = NULL;
+			return fail("mmap register page");
+		}
+		v->regs_len = 4096;
+	} else {
+		v->gerror_efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+		if (v->gerror_efd < 0)
+			return fail("eventfd");
 	}
 	return kvm_vcpu_create(&v->vm);
 }
 
-void vmm_fill_alloc(struct vmm *v, struct iommu_hw_queue_vcmdq_sw *d)
+void vmm_fill_alloc(struct vmm *v, struct iommu_hw_queue_arm_smmuv3_cmdq_sw *d)
 {
-	*d = (struct iommu_hw_queue_vcmdq_sw){
+	*d = (struct iommu_hw_queue_arm_smmuv3_cmdq_sw){
 		.layout = v->layout,
-		.ctl_fd = v->ctl,
 		.vm_fd = v->vm.vm_fd,
 		.log2size = v->log2size,
 		.caps = VCMDQ_SW_CAP_MSI,
 		.irq_eventfd = -1,
 		.gerror_eventfd = v->gerror_efd,
 		.reg_gpa = REG_GPA,
-		.reg_uaddr = (uintptr_t)v->regs,
-		.poll_us = v->poll_us,
+		.out_event_fd = -1,
 	};
 }
 
-/* The fast path: /dev/vcmdq-sw, then IOMMU_HW_QUEUE_ALLOC. */
-int vmm_alloc_queue(struct vmm *v)
+void vmm_fill_hw_queue_alloc(struct vmm *v, struct iommu_hw_queue_alloc *alloc,
+			     struct iommu_hw_queue_arm_smmuv3_cmdq_sw *d)
 {
-	struct iommu_hw_queue_vcmdq_sw data;
-	struct iommu_hw_queue_alloc alloc = {
-		.size = sizeof(alloc),
-		.type = IOMMU_HW_QUEUE_TYPE_VCMDQ_SW,
+	*alloc = (struct iommu_hw_queue_alloc){
+		.size = sizeof(*alloc),
+		.viommu_id = v->st.viommu_id,
+		.type = IOMMU_HW_QUEUE_TYPE_ARM_SMMUV3_CMDQ_SW,
 		.nesting_parent_iova = QUEUE_GPA,
-		.length = 16ULL << v->log2size,
-		.data_len = sizeof(data),
-		.data_uptr = (uintptr_t)&data,
+		.length = 16ULL << d->log2size,
+		.data_len = sizeof(*d),
+		.data_uptr = (uintptr_t)d,
+	};
+}
+
+static int reg_slot(struct vmm *v, void *mem, uint64_t size)
+{
+	struct kvm_userspace_memory_region r = {
+		.slot = REG_SLOT,
+		.flags = size ? KVM_MEM_READONLY : 0,
+		.guest_phys_addr = REG_GPA,
+		.memory_size = size,
+		.userspace_addr = (uintptr_t)mem,
 	};
 
-	v->ctl = open("/dev/vcmdq-sw", O_RDWR | O_CLOEXEC);
-	if (v->ctl < 0)
-		return fail("open /dev/vcmdq-sw");
-	v->gerror_efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (v->gerror_efd < 0)
-		return fail("eventfd");
-	vmm_fill_alloc(v, &data);
-	alloc.viommu_id = v->st.viommu_id;
+	return ioctl(v->vm.vm_fd, KVM_SET_USER_MEMORY_REGION, &r) ?
+	       fail(size ? "register memslot" : "delete register memslot") : 0;
+}
+
+int vmm_attach_queue(struct vmm *v, uint32_t hwq_id,
+		     const struct iommu_hw_queue_arm_smmuv3_cmdq_sw *d)
+{
+	void *regs;
+
+	/* a new queue's event file replaces a destroyed one's */
+	if (v->evfd >= 0)
+		close(v->evfd);
+	v->evfd = d->out_event_fd;
+	v->hwq_id = hwq_id;
+	v->hwq_live = true;
+	regs = mmap(NULL, d->out_reg_mmap_length, PROT_READ | PROT_WRITE,
+		    MAP_SHARED, v->st.iommufd, d->out_reg_mmap_offset);
+	if (regs == MAP_FAILED)
+		return fail("mmap the queue's register page");
+	v->regs = regs;
+	v->regs_len = d->out_reg_mmap_length;
+	return reg_slot(v, v->regs, v->regs_len);
+}
+
+int vmm_alloc_queue_data(struct vmm *v,
+			 struct iommu_hw_queue_arm_smmuv3_cmdq_sw *d,
+			 uint32_t index)
+{
+	struct iommu_hw_queue_alloc alloc;
+
+	vmm_fill_hw_queue_alloc(v, &alloc, d);
+	alloc.index = index;
 	if (ioctl(v->st.iommufd, IOMMU_HW_QUEUE_ALLOC, &alloc))
-		return fail("IOMMU_HW_QUEUE_ALLOC VCMDQ_SW");
-	v->hwq_id = alloc.out_hw_queue_id;
+		return fail("IOMMU_HW_QUEUE_ALLOC ARM_SMMUV3_CMDQ_SW");
+	return vmm_attach_queue(v, alloc.out_hw_queue_id, d);
+}
+
+int vmm_set_consumer(struct vmm *v, uint32_t mode, uint32_t poll_us)
+{
+	struct vcmdq_sw_consumer_mode m = {
+		.size = sizeof(m), .mode = mode, .poll_us = poll_us,
+	};
+
+	return ioctl(v->evfd, VCMDQ_SW_SET_CONSUMER, &m) ?
+	       fail("VCMDQ_SW_SET_CONSUMER") : 0;
+}
+
+/* The fast path: IOMMU_HW_QUEUE_ALLOC, map the registers, the consumer */
+int vmm_alloc_queue(struct vmm *v)
+{
+	struct iommu_hw_queue_arm_smmuv3_cmdq_sw data;
+	int ret;
+
+	vmm_fill_alloc(v, &data);
+	ret = vmm_alloc_queue_data(v, &data, 0);
+	if (!ret && v->poll_us)
+		ret = vmm_set_consumer(v, VCMDQ_SW_CONSUMER_WORKER_POLL,
+				       v->poll_us);
+	return ret;
+}
+
+int vmm_unmap_regs(struct vmm *v, uint8_t *save)
+{
+	int ret = 0;
+
+	if (!v->regs)
+		return 0;
+	if (v->mode == VMM_FAST)
+		ret = reg_slot(v, NULL, 0);
+	if (save)
+		memcpy(save, v->regs, 4096);
+	if (munmap(v->regs, v->regs_len) && !ret)
+		ret = fail("munmap register page");
+	v->regs = NULL;
+	return ret;
+}
+
+int vmm_destroy_queue(struct vmm *v)
+{
+	struct iommu_destroy d = { .size = sizeof(d), .id = v->hwq_id };
+	int ret = vmm_unmap_regs(v, NULL);
+
+	if (ret)
+		return ret;
+	if (ioctl(v->st.iommufd, IOMMU_DESTROY, &d))
+		return fail("IOMMU_DESTROY of the queue");
+	v->hwq_live = false;
 	return 0;
+}
+
+int vmm_trap_takeover(struct vmm *v, const uint8_t *saved_regs)
+{
+	v->regs = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (v->regs == MAP_FAILED) {
+		v->regs = NULL;
+		return fail("mmap register page");
+	}
+	v->regs_len = 4096;
+	memcpy(v->regs, saved_regs, 4096);
+	v->mode = VMM_TRAP;
+	v->cons = vmm_reg(v, v->cons_off);
+	v->gerror = vmm_reg(v, v->gerror_off);
+	v->gerrorn = vmm_reg(v, v->gerrorn_off);
+	return 0;
+}
+
+int vmm_respond(struct vmm *v, uint32_t index, uint32_t cerror)
+{
+	struct vcmdq_sw_response r = { .index = index, .cerror = cerror };
+	ssize_t n = write(v->evfd, &r, sizeof(r));
+
+	if (n == sizeof(r))
+		return 0;
+	return n < 0 ? -errno : -EIO;
 }
 
 /* ---- the VMM's event loop for the fast path (exits, faults) ---- */
@@ -240,13 +353,12 @@ static void handle_event(struct vmm *v, const struct vcmdq_sw_event *ev)
 		unsigned int i = v->nr_exit_events++ % 8;
 
 		v->exit_index[i] = ev->index;
-		v->cons_at_exit[i] = vmm_reg(v, v->cons_off);
+		/* what the guest reads, if the registers are mapped */
+		v->cons_at_exit[i] = v->regs ? vmm_reg(v, v->cons_off) : ~0U;
 		v->exit_cmd[i][0] = ev->cmd[0];
 		v->exit_cmd[i][1] = ev->cmd[1];
 		if (v->on_exit)
 			v->on_exit(v, ev);
-	} else if (ev->type == VCMDQ_SW_EVENT_UNMAPPED) {
-		v->unmapped_events++;
 	} else if (ev->type == VCMDQ_SW_EVENT_FAULT) {
 		v->fault_err = ev->err;
 		v->fault_index = ev->index;
@@ -257,7 +369,7 @@ static void handle_event(struct vmm *v, const struct vcmdq_sw_event *ev)
 }
 
 /*
- * The control file read through io_uring, as a VMM's event loop would:
+ * The event file read through io_uring, as a VMM's event loop would:
  * one read in flight; the kernel parks it on the file's poll until an
  * event comes. A 20 ms wait timeout lets the loop see events_stop.
  */
@@ -280,7 +392,7 @@ static void *event_loop(void *arg)
 	while (!__atomic_load_n(&v->events_stop, __ATOMIC_ACQUIRE)) {
 		if (!in_flight) {
 			sqe = io_uring_get_sqe(&ring);
-			io_uring_prep_read(sqe, v->ctl, &ev, sizeof(ev), 0);
+			io_uring_prep_read(sqe, v->evfd, &ev, sizeof(ev), 0);
 			res = io_uring_submit(&ring);
 			if (res != 1) {
 				v->events_error = res < 0 ? res : -EIO;
@@ -377,7 +489,7 @@ int vmm_stats(const struct vmm *v, struct vcmdq_sw_stats *st)
 {
 	memset(st, 0, sizeof(*st));
 	st->size = sizeof(*st);
-	return ioctl(v->ctl, VCMDQ_SW_GET_STATS, st) ? fail("GET_STATS") : 0;
+	return ioctl(v->evfd, VCMDQ_SW_GET_STATS, st) ? fail("GET_STATS") : 0;
 }
 
 int vmm_invalidate(struct vmm *v, const struct vmm_cmd *cmds, uint32_t n,
@@ -499,13 +611,15 @@ static void vmm_dump(const struct vmm *v)
 {
 	struct vcmdq_sw_stats st;
 
+	if (!v->regs)
+		return;
 	fprintf(stderr, "# vmm: PROD 0x%x CONS 0x%x GERROR 0x%x GERRORN 0x%x; guest status 0x%llx errors 0x%llx batches %llu\n",
 		vmm_reg(v, v->prod_off), vmm_reg(v, v->cons_off),
 		vmm_reg(v, v->gerror_off), vmm_reg(v, v->gerrorn_off),
 		(unsigned long long)vmm_result(v, 0),
 		(unsigned long long)vmm_result(v, 1),
 		(unsigned long long)vmm_result(v, 2));
-	if (v->mode == VMM_FAST && !vmm_stats(v, &st))
+	if (v->mode == VMM_FAST && v->evfd >= 0 && !vmm_stats(v, &st))
 		fprintf(stderr, "# vmm: stats: doorbells %llu wakes %llu cmds %llu host %llu batches %llu syncs %llu/%llu exits %llu errors %llu faults %llu\n",
 			(unsigned long long)st.doorbells,
 			(unsigned long long)st.wakes,
@@ -605,13 +719,24 @@ static int __vmm_run(struct vmm *v, unsigned int secs)
 	}
 }
 
-int vmm_run_until_mmio(struct vmm *v, uint64_t *gpa, bool *write)
+int vmm_run_until_mmio(struct vmm *v, unsigned int secs, uint64_t *gpa,
+		       bool *write)
 {
-	int reason;
+	time_t end = time(NULL) + secs;
+	int reason, ret;
+	timer_t t;
 
+	ret = watchdog_start(&t);
+	if (ret)
+		return ret;
 	do {
 		reason = kvm_vcpu_run(&v->vm);
-	} while (reason == KVM_EXIT_INTR);
+	} while (reason == KVM_EXIT_INTR && time(NULL) <= end);
+	timer_delete(t);
+	if (reason == KVM_EXIT_INTR) {
+		errno = ETIMEDOUT;
+		return fail("no exit");
+	}
 	if (reason != KVM_EXIT_MMIO)
 		return reason < 0 ? reason : -EIO;
 	*gpa = v->vm.run->mmio.phys_addr;
@@ -619,24 +744,29 @@ int vmm_run_until_mmio(struct vmm *v, uint64_t *gpa, bool *write)
 	return 0;
 }
 
+/*
+ * A live queue goes first, in the order the kernel requires (its mapping
+ * holds it: closing iommufd alone would leave it to the last munmap).
+ */
 void vmm_teardown(struct vmm *v)
 {
 	vmm_stop_events(v);
-	if (v->ctl >= 0)
-		close(v->ctl);
+	if (v->hwq_live)
+		vmm_destroy_queue(v);
+	vmm_unmap_regs(v, NULL);
+	if (v->evfd >= 0)
+		close(v->evfd);
 	if (v->gerror_efd >= 0)
 		close(v->gerror_efd);
 	kvm_vm_destroy(&v->vm);
 	if (v->ram)
 		munmap(v->ram, RAM_SIZE);
-	if (v->regs)
-		munmap(v->regs, 4096);
 	if (v->st.devfd >= 0)
 		close(v->st.devfd);
 	if (v->st.iommufd >= 0)
 		close(v->st.iommufd);
-	v->ctl = v->gerror_efd = v->st.devfd = v->st.iommufd = -1;
-	v->ram = v->regs = NULL;
+	v->evfd = v->gerror_efd = v->st.devfd = v->st.iommufd = -1;
+	v->ram = NULL;
 }
 
 double vmm_ticks_to_us(uint64_t ticks)

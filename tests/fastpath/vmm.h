@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * A reference VMM for vcmdq-sw tests: one L2 guest with a vSMMU command
- * queue, backed either by the kernel fast path (IOMMU_HW_QUEUE_TYPE_VCMDQ_SW)
- * or by the trap path of today's VMMs (every register access exits; the VMM
- * reads the queue at the PROD exit and calls IOMMU_HWPT_INVALIDATE).
+ * queue, backed either by the kernel fast path (an
+ * IOMMU_HW_QUEUE_TYPE_ARM_SMMUV3_CMDQ_SW HW queue: its register page,
+ * mmap()ed from iommufd, is the guest's read-only memslot at REG_GPA; the
+ * VMM hears exits and faults on the queue's event file) or by the trap path
+ * of today's VMMs (every register access exits; the VMM reads the queue at
+ * the PROD exit and calls IOMMU_HWPT_INVALIDATE).
  */
 #ifndef VCMDQ_TESTS_VMM_H
 #define VCMDQ_TESTS_VMM_H
@@ -28,6 +31,7 @@
 #define SCRIPT_GPA	0x80000UL	/* batches the guest posts */
 #define REG_GPA		0x30000000UL	/* the queue's register page */
 #define REG_DONE	0xff0		/* guest's "finished" store */
+#define REG_SLOT	1		/* its memslot (RAM is slot 0) */
 
 /* Opcodes and fields, from the SMMUv3 architecture */
 #define OP_CFGI_STE	0x03ULL
@@ -64,12 +68,19 @@ struct vmm {
 	/* KVM */
 	struct kvm_vm vm;
 	uint8_t *ram;
-	uint8_t *regs;			/* shadow (fast) / emulated (trap) */
+	/*
+	 * The register page: the queue's, mmap()ed from iommufd and the
+	 * guest's read-only memslot REG_SLOT (fast; NULL while there is no
+	 * queue), or the VMM's own, every access trapped (trap)
+	 */
+	uint8_t *regs;
+	size_t regs_len;
 
 	/* fast path */
-	int ctl, gerror_efd;
-	uint32_t poll_us;		/* for vmm_alloc_queue() */
+	int evfd, gerror_efd;		/* the queue's event file, GERROR irq */
+	uint32_t poll_us;		/* for vmm_alloc_queue(); 0: no polling */
 	uint32_t hwq_id;
+	bool hwq_live;			/* allocated, not yet destroyed */
 	pthread_t events;
 	bool events_running;
 	bool events_stop;		/* __atomic accesses */
@@ -77,7 +88,6 @@ struct vmm {
 	unsigned int nr_exit_events, nr_other_events;
 	uint32_t exit_index[8], cons_at_exit[8];
 	uint64_t exit_cmd[8][2];
-	uint32_t unmapped_events;
 	int events_error;		/* the loop's last error, or 0 */
 	int fault_err;			/* err of the last FAULT event */
 	uint32_t fault_index;
@@ -114,16 +124,45 @@ void batch_sync(struct vmm_batch *b, bool msi);
 int vmm_iommufd_setup(struct vmm *v);
 int vmm_setup(struct vmm *v, enum vmm_mode mode, uint32_t layout,
 	      uint32_t log2size);
-void vmm_fill_alloc(struct vmm *v, struct iommu_hw_queue_vcmdq_sw *d);
+/* The alloc data of a fresh queue (CONS = PROD = GERROR = GERRORN = 0) */
+void vmm_fill_alloc(struct vmm *v, struct iommu_hw_queue_arm_smmuv3_cmdq_sw *d);
+/* The IOMMU_HW_QUEUE_ALLOC of @d at index 0 */
+void vmm_fill_hw_queue_alloc(struct vmm *v, struct iommu_hw_queue_alloc *alloc,
+			     struct iommu_hw_queue_arm_smmuv3_cmdq_sw *d);
+/*
+ * Take on a queue just allocated with @d: its event file, its register
+ * page mapped and made the guest's memslot at REG_GPA.
+ */
+int vmm_attach_queue(struct vmm *v, uint32_t hwq_id,
+		     const struct iommu_hw_queue_arm_smmuv3_cmdq_sw *d);
+/* Allocate a queue of @d at @index and attach it. */
+int vmm_alloc_queue_data(struct vmm *v,
+			 struct iommu_hw_queue_arm_smmuv3_cmdq_sw *d,
+			 uint32_t index);
+/* A fresh queue at index 0, polling for @poll_us if set. */
 int vmm_alloc_queue(struct vmm *v);
+int vmm_set_consumer(struct vmm *v, uint32_t mode, uint32_t poll_us);
+/* The guest's register memslot deleted, the page unmapped (copy in @save) */
+int vmm_unmap_regs(struct vmm *v, uint8_t *save);
+/*
+ * The teardown order the kernel requires: memslot, mapping, then
+ * IOMMU_DESTROY. The event file stays open.
+ */
+int vmm_destroy_queue(struct vmm *v);
+/* After vmm_destroy_queue(): the trap path goes on from where it stopped */
+int vmm_trap_takeover(struct vmm *v, const uint8_t *saved_regs);
+/* Answer an EXIT: 0, or the write's negative errno */
+int vmm_respond(struct vmm *v, uint32_t index, uint32_t cerror);
 int vmm_start_events(struct vmm *v);
 void vmm_stop_events(struct vmm *v);
 int vmm_load(struct vmm *v, const struct vmm_batch *b, unsigned int nb,
 	     unsigned long nrun);
 /* Run the guest until it stores to REG_DONE; -ETIMEDOUT after @secs. */
 int vmm_run(struct vmm *v, unsigned int secs);
-/* The vCPU's first exit; for tests expecting one at a given register. */
-int vmm_run_until_mmio(struct vmm *v, uint64_t *gpa, bool *write);
+/* The vCPU's first exit, within @secs; for tests expecting one. */
+int vmm_run_until_mmio(struct vmm *v, unsigned int secs, uint64_t *gpa,
+		       bool *write);
+/* Destroys a live queue the right way, then everything else. */
 void vmm_teardown(struct vmm *v);
 
 uint64_t vmm_result(const struct vmm *v, unsigned int idx);
