@@ -1366,4 +1366,144 @@ TEST(unmap_at_end_of_space)
 	vmm_teardown(&v);
 }
 
+/* ---- racing for a queue ---- */
+
+/* Lines of /proc/self/maps naming @what */
+static int count_maps(const char *what)
+{
+	FILE *f = fopen("/proc/self/maps", "r");
+	char line[512];
+	int n = 0;
+
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f))
+		n += !!strstr(line, what);
+	fclose(f);
+	return n;
+}
+
+/* One stream on the VMM's queue: a TLBI, completed by its MSI. */
+static void run_one_stream(struct __test_metadata *_metadata, struct vmm *v,
+			   uint16_t asid)
+{
+	struct vmm_batch b = {};
+	struct vcmdq_sw_stats st;
+
+	batch_add(&b, cmd_tlbi_nh_asid(asid));
+	batch_sync(&b, true);
+	ASSERT_EQ(0, vmm_load(v, &b, 1, 1));
+	ASSERT_EQ(0, vmm_run(v, 20));
+	ASSERT_GUEST_OK(v, 1);
+	EXPECT_EQ(0ULL, vmm_result(v, 1));
+	ASSERT_EQ(0, vmm_stats(v, &st));
+	EXPECT_EQ(2ULL, st.cmds);
+	EXPECT_EQ(2U, vmm_reg(v, v->cons_off));
+}
+
+#define RACERS		8
+#define ALLOC_ROUNDS	20
+
+struct alloc_racer {
+	struct vmm *v;
+	pthread_barrier_t *go, *done;
+	struct iommu_hw_queue_arm_smmuv3_cmdq_sw d;
+	int ret;			/* the queue's id, or -errno */
+};
+
+static void *race_alloc(void *arg)
+{
+	struct alloc_racer *r = arg;
+	unsigned int i;
+
+	for (i = 0; i < ALLOC_ROUNDS; i++) {
+		vmm_fill_alloc(r->v, &r->d);
+		pthread_barrier_wait(r->go);
+		r->ret = try_alloc(r->v, &r->d, QUEUE_GPA, 16 << r->v->log2size,
+				   0, sizeof(r->d));
+		pthread_barrier_wait(r->done);
+	}
+	return NULL;
+}
+
+/*
+ * RACERS threads allocate the queue of the same vIOMMU and index at the
+ * same moment, ALLOC_ROUNDS times: each time exactly one gets it, the
+ * others -EBUSY, and the queue won works (a stream every fifth round).
+ * Between rounds the winner's queue is destroyed, and then its register
+ * page can no longer be mapped. Nothing stays behind: no file, no mapping.
+ */
+TEST(concurrent_alloc)
+{
+	struct alloc_racer r[RACERS];
+	pthread_barrier_t go, done;
+	pthread_t t[RACERS];
+	unsigned int round, i, streams = 0, busy_total = 0;
+	int fds, maps;
+	struct vmm v;
+
+	ASSERT_EQ(0, vmm_setup(&v, VMM_FAST, VCMDQ_SW_LAYOUT_SMMUV3, 8));
+	ASSERT_EQ(0, pthread_barrier_init(&go, NULL, RACERS + 1));
+	ASSERT_EQ(0, pthread_barrier_init(&done, NULL, RACERS + 1));
+	fds = count_fds();
+	maps = count_maps("/dev/iommu");
+	for (i = 0; i < RACERS; i++) {
+		r[i] = (struct alloc_racer){ .v = &v, .go = &go, .done = &done };
+		ASSERT_EQ(0, pthread_create(&t[i], NULL, race_alloc, &r[i]));
+	}
+	for (round = 0; round < ALLOC_ROUNDS; round++) {
+		unsigned int won = 0, busy = 0, winner = 0;
+		uint64_t off;
+		void *p;
+
+		pthread_barrier_wait(&go);
+		pthread_barrier_wait(&done);
+		for (i = 0; i < RACERS; i++) {
+			if (r[i].ret > 0 && !won++) {
+				winner = i;
+			} else if (r[i].ret > 0) {
+				/* a second queue on the index: undo it */
+				EXPECT_EQ(0, destroy(v.st.iommufd, r[i].ret));
+				close(r[i].d.out_event_fd);
+			} else if (r[i].ret == -EBUSY) {
+				busy++;
+			} else {
+				TH_LOG("round %u: alloc %u: %s", round, i,
+				       strerror(-r[i].ret));
+			}
+		}
+		busy_total += busy;
+		EXPECT_EQ(1U, won) TH_LOG("round %u: %u allocs succeeded", round, won);
+		EXPECT_EQ(RACERS - 1U, busy) TH_LOG("round %u", round);
+		if (!won)
+			continue;
+		ASSERT_EQ(0, vmm_attach_queue(&v, r[winner].ret, &r[winner].d));
+		if (round % 5 == 0) {
+			run_one_stream(_metadata, &v, 0x801);
+			streams++;
+		}
+		off = r[winner].d.out_reg_mmap_offset;
+		ASSERT_EQ(0, vmm_destroy_queue(&v));
+		close(v.evfd);
+		v.evfd = -1;
+		/* the destroyed queue's page is gone from iommufd's mmap */
+		p = mmap(NULL, r[winner].d.out_reg_mmap_length,
+			 PROT_READ | PROT_WRITE, MAP_SHARED, v.st.iommufd, off);
+		EXPECT_EQ(MAP_FAILED, p) TH_LOG("round %u: the page maps after destroy",
+						round);
+		if (p != MAP_FAILED)
+			munmap(p, r[winner].d.out_reg_mmap_length);
+		EXPECT_EQ(maps, count_maps("/dev/iommu"));
+	}
+	for (i = 0; i < RACERS; i++)
+		pthread_join(t[i], NULL);
+	EXPECT_EQ(fds, count_fds()) TH_LOG("files left behind");
+	printf("# concurrent_alloc: %u rounds of %u allocs at once of index 0: %u -EBUSY in all, %u streams run on the queue won\n",
+	       ALLOC_ROUNDS, RACERS, busy_total, streams);
+	printf("# trace-expect concurrent-alloc: invalidate asid=2049 " VMID_RE "\n");
+	pthread_barrier_destroy(&go);
+	pthread_barrier_destroy(&done);
+	vmm_teardown(&v);
+}
+
 TEST_HARNESS_MAIN
