@@ -1506,4 +1506,180 @@ TEST(concurrent_alloc)
 	vmm_teardown(&v);
 }
 
+/* ---- destroying a queue under a running stream ---- */
+
+#define DESTROYERS	4
+#define FLAG_GPA	(RES_GPA + 0x800)	/* guest_prod_loop's MSI flag */
+
+struct destroyer {
+	struct vmm *v;
+	pthread_barrier_t *go;
+	int ret;			/* of IOMMU_DESTROY */
+	uint64_t start, end;		/* now_ns() around it */
+	int stats_errno;		/* if it destroyed: GET_STATS right after */
+	short revents;			/* and poll() */
+};
+
+static void *destroy_queue(void *arg)
+{
+	struct destroyer *d = arg;
+	struct vcmdq_sw_stats st = { .size = sizeof(st) };
+	struct pollfd p = { .fd = d->v->evfd, .events = POLLIN };
+
+	pthread_barrier_wait(d->go);
+	d->start = now_ns();
+	d->ret = destroy(d->v->st.iommufd, d->v->hwq_id);
+	d->end = now_ns();
+	if (d->ret)
+		return NULL;
+	d->stats_errno = ioctl(d->v->evfd, VCMDQ_SW_GET_STATS, &st) ? errno : 0;
+	if (poll(&p, 1, 0) == 1)
+		d->revents = p.revents;
+	return NULL;
+}
+
+struct vcpu_runner {
+	struct vmm *v;
+	int ret;
+	uint64_t gpa;
+	bool write;
+	bool exited;			/* __atomic accesses */
+};
+
+static void *run_vcpu(void *arg)
+{
+	struct vcpu_runner *r = arg;
+
+	r->ret = vmm_run_until_mmio(r->v, 20, &r->gpa, &r->write);
+	__atomic_store_n(&r->exited, true, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/* Wait up to @ms for the queue to have consumed @cmds commands. */
+static int wait_cmds(const struct vmm *v, uint64_t cmds, unsigned int ms)
+{
+	struct vcmdq_sw_stats st;
+	unsigned int i;
+
+	for (i = 0; i <= ms / 10; i++) {
+		if (vmm_stats(v, &st))
+			return -EIO;
+		if (st.cmds >= cmds)
+			return 0;
+		usleep(10000);
+	}
+	return -ETIMEDOUT;
+}
+
+/*
+ * DESTROYERS threads call IOMMU_DESTROY on a queue at once while its
+ * guest stores PROD in a loop (every store a doorbell, every pair of
+ * commands completed by an MSI) and the VMM's event thread reads the
+ * event file; the VMM deleted the memslot and unmapped the register page
+ * first, as it must, and the stream went on without them. One destroy
+ * succeeds; the others find the queue gone (-ENOENT), or busy (-EBUSY)
+ * only while the winner was still at it. From the winner's return on the
+ * event file is dead (-ENODEV, EPOLLHUP), the guest's next PROD store
+ * exits to the VMM, and the vIOMMU takes a new queue that runs.
+ */
+TEST(destroy_race)
+{
+	struct vmm_cmd cmd = cmd_tlbi_nh_asid(0x811), sync = cmd_sync();
+	unsigned int i, won = 0, gone = 0, busy = 0, winner = 0;
+	struct destroyer d[DESTROYERS];
+	struct vcpu_runner run = {};
+	pthread_t t[DESTROYERS], vcpu;
+	struct vcmdq_sw_stats st;
+	pthread_barrier_t go;
+	struct vmm v;
+
+	ASSERT_EQ(0, vmm_setup(&v, VMM_FAST, VCMDQ_SW_LAYOUT_SMMUV3, 8));
+	ASSERT_EQ(0, vmm_alloc_queue(&v));
+	ASSERT_EQ(0, vmm_start_events(&v));
+
+	/* the queue: pairs of a TLBI and a CMD_SYNC whose MSI sets the flag */
+	sync.w[0] |= 1ULL << 12 | 3ULL << 22 | 0xfULL << 24 | 1ULL << 32;
+	sync.w[1] = FLAG_GPA;
+	for (i = 0; i < 1U << v.log2size; i++) {
+		const struct vmm_cmd *c = i & 1 ? &sync : &cmd;
+
+		memcpy(v.ram + QUEUE_GPA + i * 16, c->w, 16);
+	}
+	{
+		uint64_t regs[7] = {
+			REG_GPA, 0, RES_GPA, FLAG_GPA, QUEUE_GPA, v.log2size,
+			v.prod_off,
+		};
+
+		memset(v.ram + RES_GPA, 0, 16);
+		ASSERT_EQ(0, kvm_vm_load(&v.vm, v.ram, guest_prod_loop_start,
+					 guest_prod_loop_end, regs, 7));
+	}
+	run.v = &v;
+	ASSERT_EQ(0, pthread_create(&vcpu, NULL, run_vcpu, &run));
+	ASSERT_EQ(0, wait_cmds(&v, 200, 10000)) TH_LOG("the stream does not run");
+
+	/* the VMM lets go of the register page; the stream goes on */
+	ASSERT_EQ(0, vmm_unmap_regs(&v, NULL));
+	ASSERT_EQ(0, vmm_stats(&v, &st));
+	ASSERT_EQ(0, wait_cmds(&v, st.cmds + 20, 10000))
+		TH_LOG("the stream stopped with the memslot");
+	EXPECT_FALSE(__atomic_load_n(&run.exited, __ATOMIC_ACQUIRE))
+		TH_LOG("the guest exited before the destroy: 0x%llx",
+		       (unsigned long long)run.gpa);
+
+	ASSERT_EQ(0, pthread_barrier_init(&go, NULL, DESTROYERS));
+	for (i = 0; i < DESTROYERS; i++) {
+		d[i] = (struct destroyer){ .v = &v, .go = &go, .ret = 1 };
+		ASSERT_EQ(0, pthread_create(&t[i], NULL, destroy_queue, &d[i]));
+	}
+	for (i = 0; i < DESTROYERS; i++)
+		pthread_join(t[i], NULL);
+	pthread_barrier_destroy(&go);
+	for (i = 0; i < DESTROYERS; i++)
+		if (!d[i].ret && !won++)
+			winner = i;
+	ASSERT_EQ(1U, won) TH_LOG("%u destroys succeeded", won);
+	v.hwq_live = false;
+	for (i = 0; i < DESTROYERS; i++) {
+		if (i == winner)
+			continue;
+		if (d[i].ret == -ENOENT) {
+			gone++;
+		} else if (d[i].ret == -EBUSY) {
+			busy++;
+			EXPECT_LT(d[i].start, d[winner].end)
+				TH_LOG("-EBUSY from a destroy begun after the queue was gone");
+		} else {
+			EXPECT_EQ(-ENOENT, d[i].ret);
+		}
+	}
+	EXPECT_EQ(ENODEV, d[winner].stats_errno)
+		TH_LOG("GET_STATS right after the destroy: %s",
+		       strerror(d[winner].stats_errno));
+	EXPECT_EQ(POLLHUP, d[winner].revents & POLLHUP);
+	EXPECT_EQ(-ENOENT, destroy(v.st.iommufd, v.hwq_id))
+		TH_LOG("a destroy after the queue is gone");
+
+	/* the guest's next PROD store has no doorbell: it exits */
+	pthread_join(vcpu, NULL);
+	ASSERT_EQ(0, run.ret);
+	EXPECT_EQ(REG_GPA + v.prod_off, run.gpa);
+	EXPECT_TRUE(run.write);
+	vmm_stop_events(&v);
+	EXPECT_EQ(0U, v.nr_exit_events);
+	EXPECT_EQ(0U, v.nr_other_events) TH_LOG("the VMM got a FAULT");
+	EXPECT_EQ(0, v.events_error);
+	printf("# destroy_race: %u IOMMU_DESTROY at once under a stream (%llu of %llu guest turns completed by the MSI): 1 destroyed, %u -ENOENT, %u -EBUSY\n",
+	       DESTROYERS, (unsigned long long)vmm_result(&v, 0),
+	       (unsigned long long)vmm_result(&v, 1), gone, busy);
+
+	/* the vIOMMU takes a new queue at once, and it runs */
+	ASSERT_EQ(0, vmm_alloc_queue(&v));
+	run_one_stream(_metadata, &v, 0x812);
+	printf("# trace-expect destroy-race-stream: invalidate asid=2065 " VMID_RE "\n");
+	printf("# trace-expect destroy-race-new-queue: invalidate asid=2066 " VMID_RE "\n");
+	vmm_teardown(&v);
+}
+
 TEST_HARNESS_MAIN

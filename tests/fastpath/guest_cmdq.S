@@ -136,3 +136,42 @@ finished:
 done:	str	w14, [x0, #0xff0]
 4:	b	4b
 guest_cmdq_end:
+
+/*
+ * PROD stores in a loop, for a queue destroyed under a running stream.
+ * Entered with
+ *   x0 register page    x2 results (RAM)     x3 MSI flag (RAM)
+ *   x4 queue base       x5 log2size          x6 PROD offset
+ * The VMM filled the queue with pairs: a command, then a CMD_SYNC whose
+ * MSI writes a non-zero word to the flag. Each turn clears the flag,
+ * stores PROD two entries on and waits for the flag, a bounded while: a
+ * queue that is gone no longer answers, and the guest goes on storing
+ * PROD, which then exits. Results: [0] turns the MSI completed, [8]
+ * turns. Never ends.
+ */
+	.globl guest_prod_loop_start, guest_prod_loop_end
+guest_prod_loop_start:
+	mov	x11, #1
+	lsl	x11, x11, x5
+	lsl	x12, x11, #1
+	sub	x12, x12, #1		/* pointer mask (wrap | index) */
+	mov	x17, #0			/* PROD */
+	mov	x14, #0			/* turns */
+	mov	x15, #0			/* turns completed */
+1:	str	wzr, [x3]
+	add	x17, x17, #2
+	and	x17, x17, x12
+	dsb	ishst			/* the flag cleared before PROD */
+	str	w17, [x0, x6]
+	mov	x16, #0x100000		/* wait so long for the MSI */
+2:	ldr	w18, [x3]
+	cbnz	w18, 3f
+	subs	x16, x16, #1
+	b.ne	2b
+	b	4f
+3:	add	x15, x15, #1
+	str	x15, [x2]
+4:	add	x14, x14, #1
+	str	x14, [x2, #8]
+	b	1b
+guest_prod_loop_end:

@@ -104,8 +104,9 @@ struct vmm {
 	unsigned int nbatches;
 };
 
-/* The guest program (guest_cmdq.S), copied to GPA 0 */
+/* The guest programs (guest_cmdq.S), copied to GPA 0 */
 extern const uint8_t guest_cmdq_start[], guest_cmdq_end[];
+extern const uint8_t guest_prod_loop_start[], guest_prod_loop_end[];
 
 /* builders */
 struct vmm_cmd cmd_tlbi_nh_asid(uint16_t asid);
