@@ -47,6 +47,7 @@ else
 	echo "VCMDQ-FAIL kunit: no $r (suite did not run)"
 fi
 
+s2fwb=/sys/module/vcmdq_sw/parameters/test_without_s2fwb
 for t in /tests/*_test /tests/upstream/iommufd /tests/upstream/iommufd_fail_nth; do
 	[ -x "$t" ] || { echo "VCMDQ-FAIL missing test program $t"; continue; }
 	n=${t##*/}
@@ -60,6 +61,12 @@ for t in /tests/*_test /tests/upstream/iommufd /tests/upstream/iommufd_fail_nth;
 	rc=$(cat /tmp/$n.rc)
 	if [ $rc != 0 ] && ! grep -q '^not ok' /tmp/$n.out; then
 		echo "VCMDQ-FAIL $n exited $rc without reporting a failure"
+	fi
+	# vcmdq_sw's test-only switch applies to every queue allocated while
+	# it is set; a program that died with it set must not change the next
+	if [ "$(cat $s2fwb 2>/dev/null)" = Y ]; then
+		echo "VCMDQ-FAIL $n left $s2fwb set"
+		echo 0 >$s2fwb
 	fi
 done
 # Nothing the tests did may have left a splat in the kernel log (on the

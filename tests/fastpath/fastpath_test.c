@@ -180,32 +180,45 @@ TEST(trap_exit_in_order)
 	run_exit_in_order(_metadata, VMM_TRAP, 0x741);
 }
 
-TEST(illegal_command_recovers)
+/*
+ * A stream with an illegal command in the middle, on a fresh queue: the
+ * guest sees CERROR_ILL at it, replaces it with a CMD_SYNC and
+ * acknowledges GERROR.CMDQ_ERR, as the SMMUv3 driver does; the queue goes
+ * on and the stream completes by its MSI. No exit to the VMM.
+ */
+static void run_illegal_recovers(struct __test_metadata *_metadata,
+				 struct vmm *v, uint16_t asid)
 {
 	struct vmm_batch b = {};
 	struct vcmdq_sw_stats st;
 	uint64_t n = 0;
+
+	batch_add(&b, cmd_tlbi_nh_asid(asid));
+	batch_add(&b, cmd_tlbi_s2_ipa(0x80000000));
+	batch_add(&b, cmd_tlbi_nh_asid(asid + 1));
+	batch_sync(&b, true);
+	ASSERT_EQ(0, vmm_load(v, &b, 1, 1));
+	ASSERT_EQ(0, vmm_run(v, 20));
+	ASSERT_GUEST_OK(v, 1);
+	EXPECT_EQ(0x101ULL, vmm_result(v, 1))
+		TH_LOG("guest saw 0x%llx (errors << 8 | CONS.ERR)",
+		       (unsigned long long)vmm_result(v, 1));
+	EXPECT_EQ(0ULL, v->kvm_exits);
+	ASSERT_EQ(0, vmm_stats(v, &st));
+	EXPECT_EQ(1ULL, st.errors);
+	EXPECT_EQ(1ULL, vmm_reg(v, v->gerror_off) & 1);
+	EXPECT_EQ(1ULL, vmm_reg(v, v->gerrorn_off) & 1);
+	EXPECT_EQ(8, read(v->gerror_efd, &n, 8));
+	EXPECT_EQ(1ULL, n);
+}
+
+TEST(illegal_command_recovers)
+{
 	struct vmm v;
 
 	ASSERT_EQ(0, vmm_setup(&v, VMM_FAST, VCMDQ_SW_LAYOUT_SMMUV3, 8));
 	ASSERT_EQ(0, vmm_alloc_queue(&v));
-	batch_add(&b, cmd_tlbi_nh_asid(0x721));
-	batch_add(&b, cmd_tlbi_s2_ipa(0x80000000));
-	batch_add(&b, cmd_tlbi_nh_asid(0x722));
-	batch_sync(&b, true);
-	ASSERT_EQ(0, vmm_load(&v, &b, 1, 1));
-	ASSERT_EQ(0, vmm_run(&v, 20));
-	ASSERT_GUEST_OK(&v, 1);
-	EXPECT_EQ(0x101ULL, vmm_result(&v, 1))
-		TH_LOG("guest saw 0x%llx (errors << 8 | CONS.ERR)",
-		       (unsigned long long)vmm_result(&v, 1));
-	EXPECT_EQ(0ULL, v.kvm_exits);
-	ASSERT_EQ(0, vmm_stats(&v, &st));
-	EXPECT_EQ(1ULL, st.errors);
-	EXPECT_EQ(1ULL, vmm_reg(&v, v.gerror_off) & 1);
-	EXPECT_EQ(1ULL, vmm_reg(&v, v.gerrorn_off) & 1);
-	EXPECT_EQ(8, read(v.gerror_efd, &n, 8));
-	EXPECT_EQ(1ULL, n);
+	run_illegal_recovers(_metadata, &v, 0x721);
 	printf("# trace-expect ill-before: invalidate asid=1825 " VMID_RE "\n");
 	printf("# trace-expect ill-after: invalidate asid=1826 " VMID_RE "\n");
 	printf("# trace-forbid ill-s2: smmuv3_range_inval .*addr=0x80000000 .*stage=2\n");
@@ -1679,6 +1692,57 @@ TEST(destroy_race)
 	run_one_stream(_metadata, &v, 0x812);
 	printf("# trace-expect destroy-race-stream: invalidate asid=2065 " VMID_RE "\n");
 	printf("# trace-expect destroy-race-new-queue: invalidate asid=2066 " VMID_RE "\n");
+	vmm_teardown(&v);
+}
+
+/* ---- without FEAT_S2FWB ---- */
+
+#define S2FWB_PARAM	"/sys/module/vcmdq_sw/parameters/test_without_s2fwb"
+
+/*
+ * Without FEAT_S2FWB the guest maps the register page as Device memory
+ * and reads around the cache, so every CONS and GERROR update must be
+ * cleaned to the point of coherency. QEMU's CPU has FEAT_S2FWB; the
+ * test-only parameter test_without_s2fwb makes the queues allocated while
+ * it is set clean as without it. Such a queue runs a stream with MSI
+ * completions and a command error the guest recovers from, and counts
+ * its cleans; a queue allocated after the parameter is cleared counts
+ * none.
+ *
+ * The parameter is put back right after the allocation it is for, before
+ * anything that may end the test (an ASSERT aborts the process);
+ * tests/vm-init.sh reports a program that left it set anyway.
+ */
+TEST(nonfwb)
+{
+	struct vcmdq_sw_stats st;
+	int set, alloc, reset;
+	struct vmm v;
+
+	ASSERT_EQ(0, vmm_setup(&v, VMM_FAST, VCMDQ_SW_LAYOUT_SMMUV3, 8));
+	set = viommu_write_str(S2FWB_PARAM, "1");
+	alloc = set ? set : vmm_alloc_queue(&v);
+	reset = viommu_write_str(S2FWB_PARAM, "0");
+	ASSERT_EQ(0, set) TH_LOG("%s: %s", S2FWB_PARAM, strerror(-set));
+	ASSERT_EQ(0, reset) TH_LOG("%s: %s", S2FWB_PARAM, strerror(-reset));
+	ASSERT_EQ(0, alloc);
+	run_illegal_recovers(_metadata, &v, 0x821);
+	ASSERT_EQ(0, vmm_stats(&v, &st));
+	printf("# nonfwb: %llu register updates cleaned to the PoC (%llu cmds, %llu guest syncs, %llu errors)\n",
+	       (unsigned long long)st.poc_cleans, (unsigned long long)st.cmds,
+	       (unsigned long long)st.guest_syncs,
+	       (unsigned long long)st.errors);
+	EXPECT_LT(0ULL, st.poc_cleans);
+	ASSERT_EQ(0, vmm_destroy_queue(&v));
+
+	ASSERT_EQ(0, vmm_alloc_queue(&v));
+	run_illegal_recovers(_metadata, &v, 0x823);
+	ASSERT_EQ(0, vmm_stats(&v, &st));
+	printf("# nonfwb: parameter cleared: %llu cleaned\n",
+	       (unsigned long long)st.poc_cleans);
+	EXPECT_EQ(0ULL, st.poc_cleans);
+	printf("# trace-expect nonfwb-after-error: invalidate asid=2082 " VMID_RE "\n");
+	printf("# trace-expect nonfwb-cleared: invalidate asid=2084 " VMID_RE "\n");
 	vmm_teardown(&v);
 }
 
