@@ -1746,4 +1746,104 @@ TEST(nonfwb)
 	vmm_teardown(&v);
 }
 
+/* ---- a queue handed over stopped at an error ---- */
+
+/* The GERROR interrupt was not signalled since the last look. */
+static bool gerror_quiet(const struct vmm *v)
+{
+	uint64_t n;
+
+	return read(v->gerror_efd, &n, sizeof(n)) < 0 && errno == EAGAIN;
+}
+
+/*
+ * Defect 4. A queue handed over stopped at a command error (CONS =
+ * 5 | CERROR_ILL << 24, GERROR.CMDQ_ERR active and not acknowledged, PROD
+ * ahead with entries pending, the illegal command at CONS in guest
+ * memory) stays stopped: neither the allocation nor the guest's PROD
+ * store runs anything, CONS keeps its ERR and GERROR is not toggled
+ * again, until the guest puts a CMD_SYNC over the failing entry and
+ * acknowledges in GERRORN. Then the pending entries and the guest's new
+ * ones run, in order. The guest stops at REG_PAUSE between its fix and
+ * its acknowledgment so the VMM can look.
+ */
+TEST(takeover_keeps_error_stop)
+{
+	const uint32_t at = 5, err_cons = at | 1U << 24;
+	const struct vmm_cmd pending[3] = {
+		cmd_tlbi_s2_ipa(0x90000000),	/* illegal: where it stopped */
+		cmd_tlbi_nh_asid(0x7d1),
+		cmd_sync(),
+	};
+	struct iommu_hw_queue_arm_smmuv3_cmdq_sw d;
+	struct vcmdq_sw_stats st;
+	struct vmm_batch b = {};
+	unsigned int i;
+	struct vmm v;
+
+	ASSERT_EQ(0, vmm_setup(&v, VMM_FAST, VCMDQ_SW_LAYOUT_SMMUV3, 8));
+	for (i = 0; i < 3; i++)
+		memcpy(v.ram + QUEUE_GPA + (at + i) * 16, pending[i].w, 16);
+	vmm_fill_alloc(&v, &d);
+	d.cons = err_cons;
+	d.prod = at + 3;
+	d.gerror = 1;			/* CMDQ_ERR active: GERROR ^ GERRORN */
+	d.gerrorn = 0;
+	ASSERT_EQ(0, vmm_alloc_queue_data(&v, &d, 0));
+	ASSERT_EQ(0, vmm_start_events(&v));
+
+	/* the allocation ran nothing (it may have tried at once) */
+	usleep(100000);
+	ASSERT_EQ(0, vmm_stats(&v, &st));
+	EXPECT_EQ(0ULL, st.cmds);
+	EXPECT_EQ(err_cons, vmm_reg(&v, v.cons_off));
+	EXPECT_EQ(at + 3, vmm_reg(&v, v.prod_off));
+	EXPECT_EQ(1U, vmm_reg(&v, v.gerror_off));
+	EXPECT_EQ(0U, vmm_reg(&v, v.gerrorn_off));
+	EXPECT_TRUE(gerror_quiet(&v));
+
+	/*
+	 * The guest posts a batch after the pending entries and stores PROD,
+	 * sees CONS.ERR, puts a CMD_SYNC over the illegal entry and pauses
+	 * before acknowledging: still nothing ran.
+	 */
+	batch_add(&b, cmd_tlbi_nh_asid(0x7d2));
+	batch_sync(&b, false);
+	b.pause_on_error = true;
+	v.start_at_prod = true;
+	ASSERT_EQ(0, vmm_load(&v, &b, 1, 1));
+	ASSERT_EQ(VMM_PAUSED, vmm_run(&v, 20))
+		TH_LOG("the guest never saw the error it was handed over with");
+	ASSERT_EQ(0, vmm_stats(&v, &st));
+	EXPECT_EQ(1ULL, st.doorbells);
+	EXPECT_EQ(0ULL, st.cmds) TH_LOG("the stopped queue ran commands");
+	EXPECT_EQ(err_cons, vmm_reg(&v, v.cons_off));
+	EXPECT_EQ(at + 5, vmm_reg(&v, v.prod_off));
+	EXPECT_EQ(1U, vmm_reg(&v, v.gerror_off));
+	EXPECT_EQ(0U, vmm_reg(&v, v.gerrorn_off));
+	EXPECT_TRUE(gerror_quiet(&v));
+
+	/* the acknowledgment: all of it runs */
+	ASSERT_EQ(0, vmm_run(&v, 20));
+	ASSERT_GUEST_OK(&v, 1);
+	EXPECT_EQ(0x101ULL, vmm_result(&v, 1))
+		TH_LOG("guest saw 0x%llx (errors << 8 | CONS.ERR)",
+		       (unsigned long long)vmm_result(&v, 1));
+	EXPECT_EQ(at + 5, vmm_reg(&v, v.cons_off));
+	EXPECT_EQ(1U, vmm_reg(&v, v.gerror_off));
+	EXPECT_EQ(1U, vmm_reg(&v, v.gerrorn_off));
+	EXPECT_TRUE(gerror_quiet(&v));
+	ASSERT_EQ(0, vmm_stats(&v, &st));
+	EXPECT_EQ(5ULL, st.cmds);		/* the fix, 2 pending, 2 new */
+	EXPECT_EQ(3ULL, st.guest_syncs);
+	EXPECT_EQ(0ULL, st.errors);
+	vmm_stop_events(&v);
+	EXPECT_EQ(0U, v.nr_exit_events);
+	EXPECT_EQ(0U, v.nr_other_events) TH_LOG("the VMM got a FAULT");
+	EXPECT_EQ(0, v.events_error);
+	printf("# trace-order takeover-error-order: invalidate asid=2001\\b => invalidate asid=2002\\b\n");
+	printf("# trace-forbid takeover-error-ill: smmuv3_range_inval .*addr=0x90000000 .*stage=2\n");
+	vmm_teardown(&v);
+}
+
 TEST_HARNESS_MAIN

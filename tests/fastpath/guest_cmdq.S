@@ -15,9 +15,13 @@
  *   x3 script (RAM)           x4 queue base         x5 log2size
  *   x6 PROD offset            x7 CONS offset        x8 GERROR offset
  *   x9 GERRORN offset         x10 batches in the script (cycled)
+ *   x11 offset of the register its first entry goes at: CONS, or PROD
+ *       for a queue taken over with entries still pending
  * Script: per batch a 16-byte header (u32 entries, u32 mode: 0 = poll
- * CONS, 1 = poll the MSI word of the batch's last entry), then the
- * entries. Results: [0] status (0, or 0x100 | CONS.ERR of a fatal error),
+ * CONS, 1 = poll the MSI word of the batch's last entry, u32 flags: bit 0
+ * = at a CERROR_ILL, store CONS to +0xff8 (no doorbell: exits) after
+ * fixing the entry and before acknowledging), then the entries.
+ * Results: [0] status (0, or 0x100 | CONS.ERR of a fatal error),
  * [8] errors recovered << 8 | last CONS.ERR, [16] batches done,
  * [24 + 8 * i] counter ticks of batch i (first 4096 batches).
  * Ends by storing the batch count to +0xff0 (no doorbell: exits), then
@@ -28,6 +32,7 @@
 
 	.globl guest_cmdq_start, guest_cmdq_end
 guest_cmdq_start:
+	ldr	w17, [x0, x11]		/* where PROD starts */
 	mov	x11, #1
 	lsl	x11, x11, x5		/* size */
 	lsl	x12, x11, #1
@@ -36,7 +41,6 @@ guest_cmdq_start:
 	mov	x14, #0			/* batches done */
 	mov	x15, x3			/* script cursor */
 	mov	x16, #0			/* script batch */
-	ldr	w17, [x0, x7]		/* PROD starts at CONS */
 	and	x17, x17, x12
 
 batch:
@@ -48,6 +52,7 @@ batch:
 	mov	x16, #0
 1:	ldr	w18, [x15]		/* entries */
 	ldr	w19, [x15, #4]		/* mode */
+	ldr	w26, [x15, #8]		/* flags */
 	add	x15, x15, #16
 	isb
 	mrs	x20, cntvct_el0
@@ -109,7 +114,9 @@ error:	ldr	x23, [x2, #8]
 	ldr	w24, [x0, x9]
 	eor	w24, w23, w24
 	tbz	w24, #0, 3b
-	str	w23, [x0, x9]		/* acknowledge: GERRORN = GERROR */
+	tbz	w26, #0, 5f
+	str	w25, [x0, #0xff8]	/* the VMM looks before the ack */
+5:	str	w23, [x0, x9]		/* acknowledge: GERRORN = GERROR */
 2:	ldr	w23, [x0, x7]		/* until CONS moves on (ERR cleared, */
 	cmp	w23, w25		/* or the next entry failed) */
 	b.eq	2b

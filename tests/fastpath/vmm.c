@@ -441,14 +441,15 @@ int vmm_load(struct vmm *v, const struct vmm_batch *b, unsigned int nb,
 	     unsigned long nrun)
 {
 	uint8_t *s = v->ram + SCRIPT_GPA;
-	uint64_t regs[11] = {
+	uint64_t regs[12] = {
 		REG_GPA, nrun, RES_GPA, SCRIPT_GPA, QUEUE_GPA, v->log2size,
 		v->prod_off, v->cons_off, v->gerror_off, v->gerrorn_off, nb,
+		v->start_at_prod ? v->prod_off : v->cons_off,
 	};
 	unsigned int i, j;
 
 	for (i = 0; i < nb; i++) {
-		uint32_t hdr[4] = { b[i].n, b[i].msi, 0, 0 };
+		uint32_t hdr[4] = { b[i].n, b[i].msi, b[i].pause_on_error, 0 };
 
 		memcpy(s, hdr, sizeof(hdr));
 		s += sizeof(hdr);
@@ -463,7 +464,7 @@ int vmm_load(struct vmm *v, const struct vmm_batch *b, unsigned int nb,
 	v->nbatches = nrun;
 	v->kvm_exits = 0;
 	return kvm_vm_load(&v->vm, v->ram, guest_cmdq_start, guest_cmdq_end,
-			   regs, 11);
+			   regs, 12);
 }
 
 uint64_t vmm_result(const struct vmm *v, unsigned int idx)
@@ -703,6 +704,9 @@ static int __vmm_run(struct vmm *v, unsigned int secs)
 		if (run->mmio.is_write &&
 		    run->mmio.phys_addr == REG_GPA + REG_DONE)
 			return 0;
+		if (run->mmio.is_write &&
+		    run->mmio.phys_addr == REG_GPA + REG_PAUSE)
+			return VMM_PAUSED;
 		v->kvm_exits++;
 		if (v->mode != VMM_TRAP) {
 			fprintf(stderr, "# vmm: fast path exit at 0x%llx len %u %s\n",

@@ -31,7 +31,11 @@
 #define SCRIPT_GPA	0x80000UL	/* batches the guest posts */
 #define REG_GPA		0x30000000UL	/* the queue's register page */
 #define REG_DONE	0xff0		/* guest's "finished" store */
+#define REG_PAUSE	0xff8		/* guest's "stopped at an error" store */
 #define REG_SLOT	1		/* its memslot (RAM is slot 0) */
+
+/* vmm_run(): the guest stored to REG_PAUSE; vmm_run() again goes on */
+#define VMM_PAUSED	1
 
 /* Opcodes and fields, from the SMMUv3 architecture */
 #define OP_CFGI_STE	0x03ULL
@@ -49,10 +53,15 @@ struct vmm_cmd {
 	uint64_t w[2];
 };
 
-/* A batch the guest posts: entries, then wait for CONS or for the MSI. */
+/*
+ * A batch the guest posts: entries, then wait for CONS or for the MSI.
+ * With @pause_on_error the guest, stopped at a command error, stores to
+ * REG_PAUSE (an exit) after fixing the entry and before acknowledging it.
+ */
 struct vmm_batch {
 	unsigned int n;
 	bool msi;
+	bool pause_on_error;
 	struct vmm_cmd cmd[72];
 };
 
@@ -100,6 +109,7 @@ struct vmm {
 	unsigned long trap_invalidates;	/* IOMMU_HWPT_INVALIDATE calls */
 
 	/* per run */
+	bool start_at_prod;		/* guest's first entry at PROD, not CONS */
 	unsigned long kvm_exits;	/* user-space exits during the batches */
 	unsigned int nbatches;
 };
@@ -158,7 +168,10 @@ int vmm_start_events(struct vmm *v);
 void vmm_stop_events(struct vmm *v);
 int vmm_load(struct vmm *v, const struct vmm_batch *b, unsigned int nb,
 	     unsigned long nrun);
-/* Run the guest until it stores to REG_DONE; -ETIMEDOUT after @secs. */
+/*
+ * Run the guest until it stores to REG_DONE (0) or REG_PAUSE (VMM_PAUSED);
+ * -ETIMEDOUT after @secs.
+ */
 int vmm_run(struct vmm *v, unsigned int secs);
 /* The vCPU's first exit, within @secs; for tests expecting one. */
 int vmm_run_until_mmio(struct vmm *v, unsigned int secs, uint64_t *gpa,
