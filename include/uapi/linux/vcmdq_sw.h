@@ -2,16 +2,25 @@
 /*
  * vcmdq-sw: a guest SMMUv3 command queue run in the host kernel.
  *
- * The VMM opens /dev/vcmdq-sw (the queue's control file), then allocates the
- * queue with IOMMU_HW_QUEUE_ALLOC on an IOMMU_VIOMMU_TYPE_ARM_SMMUV3 vIOMMU:
- * type IOMMU_HW_QUEUE_TYPE_VCMDQ_SW, @nesting_parent_iova/@length the guest
- * queue, @data_uptr/@data_len a struct iommu_hw_queue_vcmdq_sw naming the
- * control file. From then on a kernel worker consumes the guest queue each
- * time the guest writes PROD. The control file reports what the worker
- * leaves to the VMM (read(), pollable), resumes the queue and reads its
- * counters (ioctls). The queue is destroyed with IOMMU_DESTROY; closing the
- * control file stops it for good (its iommufd object remains until
- * destroyed).
+ * The queue is an iommufd HW queue object of type
+ * IOMMU_HW_QUEUE_TYPE_ARM_SMMUV3_CMDQ_SW on an IOMMU_VIOMMU_TYPE_ARM_SMMUV3
+ * vIOMMU, allocated with IOMMU_HW_QUEUE_ALLOC (@data_uptr/@data_len: a
+ * struct iommu_hw_queue_arm_smmuv3_cmdq_sw) and destroyed with
+ * IOMMU_DESTROY. The allocation returns two things:
+ *
+ * - the queue's register page, kernel memory the VMM maps with mmap() of
+ *   the iommufd file at @out_reg_mmap_offset and hands to KVM as a
+ *   read-only memslot at @reg_gpa: guest reads of CONS never exit, guest
+ *   stores to PROD and GERRORN go to the kernel;
+ * - an event file (@out_event_fd): read() returns what the kernel leaves to
+ *   the VMM (struct vcmdq_sw_event), write() takes the VMM's answers
+ *   (struct vcmdq_sw_response), ioctl()s read the counters and set how the
+ *   queue is consumed. Closing it does not stop the queue; destroying the
+ *   queue makes it report EPOLLHUP and -ENODEV.
+ *
+ * The queue memory itself is pinned through the vIOMMU's nesting parent
+ * IOAS for the queue's life, as for any HW queue: IOMMU_IOAS_UNMAP of it
+ * fails with -EBUSY until the queue is destroyed.
  */
 #ifndef _UAPI_LINUX_VCMDQ_SW_H
 #define _UAPI_LINUX_VCMDQ_SW_H
@@ -24,112 +33,116 @@
  * enum vcmdq_sw_layout - the registers the guest programs
  * @VCMDQ_SW_LAYOUT_SMMUV3: the SMMUv3 main command queue in page 0 of the
  *	vSMMU: CMDQ_PROD 0x98, CMDQ_CONS 0x9c, GERROR 0x60, GERRORN 0x64.
- *	Commands the host kernel must not run (CFGI_STE and other
- *	configuration, PRI_RESP, RESUME, ...) are left to the VMM.
+ *	The queue index must be 0. Commands the host kernel must not run
+ *	(CFGI_STE and other configuration, PRI_RESP, RESUME, ...) are left to
+ *	the VMM.
  * @VCMDQ_SW_LAYOUT_TEGRA241: a tegra241 CMDQV logical VCMDQ: block of
- *	0x80 bytes at @index * 0x80 of its page 0 with CONS 0x0, PROD 0x4,
- *	GERROR 0x10, GERRORN 0x14. Only TLBI_NH_ASID, TLBI_NH_VA, ATC_INV and
- *	CMD_SYNC are legal, as on a guest-owned HW VCMDQ; nothing exits.
+ *	0x80 bytes at index * 0x80 of its page 0 with CONS 0x0, PROD 0x4,
+ *	GERROR 0x10, GERRORN 0x14 (index 0..31). Only TLBI_NH_ASID,
+ *	TLBI_NH_VA, ATC_INV and CMD_SYNC are legal, as on a guest-owned HW
+ *	VCMDQ; nothing exits.
  */
 enum vcmdq_sw_layout {
 	VCMDQ_SW_LAYOUT_SMMUV3 = 0,
 	VCMDQ_SW_LAYOUT_TEGRA241 = 1,
 };
 
-/* What the vSMMU advertises to the guest (struct iommu_hw_queue_vcmdq_sw) */
+/* What the vSMMU advertises to the guest */
 #define VCMDQ_SW_CAP_MSI	_BITUL(0)	/* IDR0.MSI */
 #define VCMDQ_SW_CAP_SEV	_BITUL(1)	/* IDR0.SEV */
 
 /**
- * struct iommu_hw_queue_vcmdq_sw - IOMMU_HW_QUEUE_TYPE_VCMDQ_SW parameters
+ * struct iommu_hw_queue_arm_smmuv3_cmdq_sw - IOMMU_HW_QUEUE_ALLOC data of a software CMDQ
  * @flags: must be 0
  * @layout: enum vcmdq_sw_layout
- * @ctl_fd: an open /dev/vcmdq-sw file not yet bound to a queue
- * @vm_fd: the KVM VM the guest runs in; IOMMU_HW_QUEUE_ALLOC must come from
- *	the process that created it (-EPERM otherwise)
- * @log2size: the guest queue has 1 << @log2size entries of 16 bytes
- *	(at most 19); the queue length of IOMMU_HW_QUEUE_ALLOC must be exactly
- *	16 << @log2size
+ * @vm_fd: the KVM VM the guest runs in. IOMMU_HW_QUEUE_ALLOC must come from
+ *	the process that created it (-EPERM otherwise), as KVM's own ioctls
+ * @log2size: the guest queue has 1 << @log2size entries of 16 bytes (at
+ *	most 19). @length of IOMMU_HW_QUEUE_ALLOC must be exactly
+ *	16 << @log2size and @nesting_parent_iova aligned to it (at least 32),
+ *	as the architecture demands of CMDQ_BASE
  * @caps: VCMDQ_SW_CAP_* the vSMMU advertises: with VCMDQ_SW_CAP_MSI a
  *	CMD_SYNC with CS=IRQ writes its MSIDATA to MSIADDR in guest memory
  *	(through KVM, dirty-logged); without it, CS=IRQ signals @irq_eventfd.
  *	An MSIADDR outside guest memory is an MSI abort: the queue goes on,
  *	and with the main-CMDQ layout GERROR.MSI_CMDQ_ABT_ERR is activated (a
  *	tegra241 VCMDQ has no such bit: the write is dropped)
- * @irq_eventfd: eventfd of the queue's wired interrupt (an irqfd), or -1
- *	if the vSMMU has none (then a CMD_SYNC with CS=IRQ and no MSI is
+ * @irq_eventfd: eventfd of the queue's wired interrupt (an irqfd), or -1 if
+ *	the vSMMU has none (then a CMD_SYNC with CS=IRQ and no MSI is
  *	completed by CONS alone)
- * @gerror_eventfd: eventfd signalled when the kernel toggles a GERROR bit
+ * @gerror_eventfd: eventfd signalled when the kernel activates a GERROR bit
  *	(an irqfd of the vSMMU's GERROR interrupt), or -1
- * @batch: most commands per host batch, 1..64; 0 for 64
- * @budget: most guest entries consumed per worker turn before it yields
- *	the CPU; 0 for the default (4096)
- * @reg_gpa: guest physical address of the page holding the queue's
- *	registers, page aligned. The VMM maps it to the guest as a read-only
- *	KVM memslot backed by the page at @reg_uaddr, so guest reads of CONS
- *	never exit; the kernel takes the guest's stores to PROD and GERRORN
- *	(and only those; other stores exit to the VMM as before)
- * @reg_uaddr: the VMM's address of that page, page aligned. The kernel
- *	writes CONS there and toggles GERROR.CMDQ_ERR (bit 0) and, main-CMDQ
- *	layout only, GERROR.MSI_CMDQ_ABT_ERR (bit 4) atomically; the VMM owns
- *	every other register and must update GERROR atomically.
- * @poll_us: after a turn that caught up with PROD, the worker keeps its
- *	CPU for up to this many microseconds (at most 1000) waiting for the
- *	next doorbell before it sleeps, trading CPU time for wake-up
- *	latency (as vhost-net's busyloop_timeout); 0 to sleep at once
+ * @cons: the CONS register the guest has seen so far (pointer | ERR << 24),
+ *	0 for a fresh queue. A VMM that hands over a running queue (from its
+ *	own trap path, or restoring a migrated one) passes its value: the
+ *	queue starts there, and with an ERR code it starts stopped at that
+ *	command error, waiting for the guest's acknowledgment (GERRORN) as
+ *	the stopped queue would have
+ * @prod: the PROD register the guest has written, 0 for a fresh queue;
+ *	entries between @cons and @prod are consumed at once
+ * @gerror: initial GERROR register
+ * @gerrorn: initial GERRORN register
  * @__reserved: 0
- *
- * The guest queue is at @nesting_parent_iova of IOMMU_HW_QUEUE_ALLOC in the
- * IOAS of the vIOMMU's nesting parent. Its pages are pinned while mapped;
- * unmapping any of them stops the queue: the guest sees CERROR_ABT (as an
- * SMMU does on a fetch abort) at the next command and the VMM gets
- * VCMDQ_SW_EVENT_UNMAPPED.
+ * @reg_gpa: guest physical address of the register page, page aligned;
+ *	the kernel takes the guest's stores to PROD and GERRORN there
+ * @out_event_fd: the event file, O_CLOEXEC
+ * @__reserved2: 0
+ * @out_reg_mmap_offset: mmap() offset of the register page in the iommufd
+ *	file. Map it MAP_SHARED, PROT_READ | PROT_WRITE: the VMM writes the
+ *	registers it emulates (IDRs, CR0, ...) there, the kernel writes CONS
+ *	and toggles GERROR.CMDQ_ERR (bit 0) and, main-CMDQ layout only,
+ *	GERROR.MSI_CMDQ_ABT_ERR (bit 4) with atomic instructions: a VMM that
+ *	changes other GERROR bits must do so atomically too. The mapping must
+ *	be gone before IOMMU_DESTROY of the queue can succeed (-EBUSY)
+ * @out_reg_mmap_length: the page size
  */
-struct iommu_hw_queue_vcmdq_sw {
+struct iommu_hw_queue_arm_smmuv3_cmdq_sw {
 	__u32 flags;
 	__u32 layout;
-	__s32 ctl_fd;
 	__s32 vm_fd;
 	__u32 log2size;
 	__u32 caps;
 	__s32 irq_eventfd;
 	__s32 gerror_eventfd;
-	__u32 batch;
-	__u32 budget;
-	__aligned_u64 reg_gpa;
-	__aligned_u64 reg_uaddr;
-	__u32 poll_us;
+	__u32 cons;
+	__u32 prod;
+	__u32 gerror;
+	__u32 gerrorn;
 	__u32 __reserved;
+	__aligned_u64 reg_gpa;
+	__s32 out_event_fd;
+	__u32 __reserved2;
+	__aligned_u64 out_reg_mmap_offset;
+	__aligned_u64 out_reg_mmap_length;
 };
 
 /**
- * enum vcmdq_sw_event_type - why the worker needs the VMM
+ * enum vcmdq_sw_event_type - why the queue needs the VMM
  * @VCMDQ_SW_EVENT_EXIT: the queue stopped before a command the VMM runs
- *	(main-CMDQ layout only). CONS points at it; answer with
- *	VCMDQ_SW_RESUME.
+ *	(main-CMDQ layout only). CONS points at it; answer with a
+ *	struct vcmdq_sw_response.
  * @VCMDQ_SW_EVENT_FAULT: the host failed (SMMU command queue error, an
  *	MSI write to a VM with a dirty ring, ...). The queue is halted for
- *	good.
- * @VCMDQ_SW_EVENT_UNMAPPED: the guest queue memory was unmapped from the
- *	IOAS; the guest sees CERROR_ABT from now on.
+ *	good; destroy it.
  */
 enum vcmdq_sw_event_type {
 	VCMDQ_SW_EVENT_EXIT = 1,
 	VCMDQ_SW_EVENT_FAULT = 2,
-	VCMDQ_SW_EVENT_UNMAPPED = 3,
 };
 
 /**
- * struct vcmdq_sw_event - one record read() from the control file
+ * struct vcmdq_sw_event - one record read() from the event file
  * @type: enum vcmdq_sw_event_type
  * @index: queue pointer (wrap bit | index) of the entry concerned
- * @cmd: that entry as the worker read it from the guest (EXIT); the VMM
+ * @cmd: that entry as the kernel read it from the guest (EXIT); the VMM
  *	must act on this copy, not re-read guest memory
  * @err: negative errno of a FAULT, else 0
  * @__reserved: 0
  *
- * read() returns whole records and blocks unless O_NONBLOCK; poll() reports
- * EPOLLIN while one is pending. There is at most one EXIT outstanding.
+ * read() returns whole records (-EINVAL for a buffer smaller than one)
+ * and blocks unless O_NONBLOCK; poll() reports EPOLLIN while one is
+ * pending, EPOLLHUP once the queue is destroyed. There is at most one EXIT
+ * outstanding.
  */
 struct vcmdq_sw_event {
 	__u32 type;
@@ -137,6 +150,25 @@ struct vcmdq_sw_event {
 	__aligned_u64 cmd[2];
 	__s32 err;
 	__u32 __reserved;
+};
+
+/**
+ * struct vcmdq_sw_response - the VMM's answer to an EXIT, written to the event file
+ * @index: @index of the VCMDQ_SW_EVENT_EXIT being answered
+ * @cerror: 0 if the VMM ran the command (the queue goes on after it), or
+ *	the CONS.ERR code the guest must see at it (1 = CERROR_ILL, 2 =
+ *	CERROR_ABT, 3 = CERROR_ATC_INV_SYNC)
+ *
+ * write() takes whole records, in order, and returns the bytes of those
+ * taken. The first one refused fails the write if it is the first,
+ * otherwise ends it: -EINVAL if the queue is not stopped at @index for the
+ * VMM or @cerror is not 0..3, -ENODEV once the queue is destroyed. A
+ * refused answer changes nothing: the queue stays stopped, its EXIT event
+ * stays to read.
+ */
+struct vcmdq_sw_response {
+	__u32 index;
+	__u32 cerror;
 };
 
 /*
@@ -148,27 +180,6 @@ struct vcmdq_sw_event {
  */
 #define VCMDQ_SW_TYPE	0xB9
 
-/**
- * struct vcmdq_sw_resume - VCMDQ_SW_RESUME argument
- * @size: sizeof(struct vcmdq_sw_resume)
- * @index: @index of the VCMDQ_SW_EVENT_EXIT being answered
- * @cerror: 0 if the VMM ran the command (the queue goes on after it), or
- *	the CONS.ERR code the guest must see at it (1 = CERROR_ILL)
- * @__reserved: 0
- *
- * Return: 0; -EINVAL if the queue is not stopped at @index for the VMM or
- * @cerror is not 0..3; -ENODEV if the queue is gone. An answer refused
- * changes nothing: the queue stays stopped, its EXIT event stays to read.
- */
-struct vcmdq_sw_resume {
-	__u32 size;
-	__u32 index;
-	__u32 cerror;
-	__u32 __reserved;
-};
-
-#define VCMDQ_SW_RESUME		_IO(VCMDQ_SW_TYPE, 0x10)
-
 #define VCMDQ_SW_LAT_BUCKETS	16
 
 /**
@@ -177,7 +188,7 @@ struct vcmdq_sw_resume {
  *	both know
  * @__reserved: 0
  * @doorbells: guest stores to PROD taken by the kernel
- * @wakes: worker turns that found work
+ * @wakes: consumer turns that found work
  * @cmds: guest commands consumed
  * @host_cmds: commands issued to the SMMU
  * @batches: host batches issued
@@ -185,18 +196,21 @@ struct vcmdq_sw_resume {
  * @guest_syncs: guest CMD_SYNCs completed
  * @exits: VCMDQ_SW_EVENT_EXIT stops
  * @errors: CERROR stops (the guest sees CONS.ERR)
- * @faults: VCMDQ_SW_EVENT_FAULT and _UNMAPPED
+ * @faults: VCMDQ_SW_EVENT_FAULT
  * @max_batch: largest host batch
  * @__pad: 0
- * @latency: doorbell-to-CONS latency histogram: bucket i counts worker
+ * @latency: doorbell-to-CONS latency histogram: bucket i counts consumer
  *	turns that caught up with PROD between 2^i and 2^(i+1) microseconds
  *	after the first doorbell they served (bucket 0: under 2 us; the last
  *	bucket: everything above)
- * @polled: doorbells that found the worker still polling (see @poll_us
- *	of struct iommu_hw_queue_vcmdq_sw), so no wake-up was needed
+ * @polled: doorbells that found the worker still polling
+ *	(VCMDQ_SW_CONSUMER_WORKER_POLL), so no wake-up was needed
  * @msi_aborts: CMD_SYNC MSIs that could not be written (MSIADDR is not
  *	guest memory): GERROR.MSI_CMDQ_ABT_ERR on the main CMDQ, dropped on a
  *	tegra241 VCMDQ; the queue went on
+ * @poc_cleans: register updates cleaned to the point of coherency because
+ *	the CPU lacks FEAT_S2FWB (the guest maps the page as Device memory and
+ *	reads around the cache); 0 where it has it
  */
 struct vcmdq_sw_stats {
 	__u32 size;
@@ -216,8 +230,45 @@ struct vcmdq_sw_stats {
 	__aligned_u64 latency[VCMDQ_SW_LAT_BUCKETS];
 	__aligned_u64 polled;
 	__aligned_u64 msi_aborts;
+	__aligned_u64 poc_cleans;
 };
 
-#define VCMDQ_SW_GET_STATS	_IO(VCMDQ_SW_TYPE, 0x11)
+#define VCMDQ_SW_GET_STATS	_IO(VCMDQ_SW_TYPE, 0x10)
+
+/**
+ * enum vcmdq_sw_consumer - who consumes the queue after a doorbell
+ * @VCMDQ_SW_CONSUMER_WORKER: a kernel worker thread of the VMM, woken by
+ *	the doorbell (the default)
+ * @VCMDQ_SW_CONSUMER_WORKER_POLL: the same worker, which after a turn that
+ *	caught up with PROD keeps its CPU for up to @poll_us waiting for the
+ *	next doorbell before it sleeps, trading CPU time for wake-up latency
+ *	(as vhost-net's busyloop_timeout)
+ */
+enum vcmdq_sw_consumer {
+	VCMDQ_SW_CONSUMER_WORKER = 0,
+	VCMDQ_SW_CONSUMER_WORKER_POLL = 1,
+};
+
+#define VCMDQ_SW_MAX_POLL_US	1000
+
+/**
+ * struct vcmdq_sw_consumer_mode - VCMDQ_SW_SET_CONSUMER argument
+ * @size: sizeof(struct vcmdq_sw_consumer_mode)
+ * @mode: enum vcmdq_sw_consumer
+ * @poll_us: VCMDQ_SW_CONSUMER_WORKER_POLL: 1..VCMDQ_SW_MAX_POLL_US;
+ *	otherwise 0
+ * @__reserved: 0
+ *
+ * Takes effect at the next doorbell. Return: 0; -EINVAL for a mode or
+ * @poll_us out of range; -ENODEV once the queue is destroyed.
+ */
+struct vcmdq_sw_consumer_mode {
+	__u32 size;
+	__u32 mode;
+	__u32 poll_us;
+	__u32 __reserved;
+};
+
+#define VCMDQ_SW_SET_CONSUMER	_IO(VCMDQ_SW_TYPE, 0x11)
 
 #endif /* _UAPI_LINUX_VCMDQ_SW_H */
