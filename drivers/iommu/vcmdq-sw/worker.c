@@ -260,7 +260,7 @@ void vcmdq_sw_kick(struct vcmdq_sw_queue *q)
 		__vcmdq_sw_kick(q);
 }
 
-/* The guest stored PROD (vCPU context, under SRCU; must not sleep). */
+/* The guest stored PROD (vCPU context, see ksdb_register()). */
 void vcmdq_sw_doorbell_prod(void *data)
 {
 	struct vcmdq_sw_queue *q = data;
