@@ -18,28 +18,51 @@
 #include "sw_queue.h"
 #include "vcmdq_sw_trace.h"
 
+/* tegra241 layout: blocks of 0x80 bytes in one page */
+#define VCMDQ_SW_MAX_QUEUES	32
+
+/**
+ * struct vcmdq_sw_regs - the register page of a vIOMMU's queues
+ * @node: in vcmdq_sw_regs_list
+ * @viommu: the vIOMMU
+ * @page: the page (a reference)
+ * @layout: enum vcmdq_sw_layout of its queues
+ * @gpa: where the guest sees it
+ * @used: the queue indexes taken
+ *
+ * The queues of a vIOMMU share one page, as the logical VCMDQs of a
+ * tegra241 VINTF do (queue i's registers at i * 0x80); each offers it to
+ * the VMM with an mmap offset of its own. Created by the vIOMMU's first
+ * queue, freed with its last; mappings keep the page. All of it is
+ * protected by vcmdq_sw_regs_lock.
+ */
+struct vcmdq_sw_regs {
+	struct list_head node;
+	struct iommufd_viommu *viommu;
+	struct page *page;
+	u32 layout;
+	u64 gpa;
+	DECLARE_BITMAP(used, VCMDQ_SW_MAX_QUEUES);
+};
+
+static DEFINE_MUTEX(vcmdq_sw_regs_lock);
+static LIST_HEAD(vcmdq_sw_regs_list);
+
 /**
  * struct vcmdq_sw_hw_queue - the iommufd object of a vcmdq-sw queue
  * @core: the SMMUv3 driver's and iommufd's part; must come first
  * @q: the queue; a reference, held from a successful init to destroy
  * @index: the queue index on its vIOMMU
- * @reg_mmap_offset: the register page's iommufd mmap offset
- * @slot: entry in vcmdq_sw_slots while the queue holds its index
+ * @regs: the register page it shares with its vIOMMU's other queues
+ * @reg_mmap_offset: this queue's iommufd mmap offset of that page
  */
 struct vcmdq_sw_hw_queue {
 	struct arm_vsmmu_sw_cmdq core;
 	struct vcmdq_sw_queue *q;
 	u32 index;
+	struct vcmdq_sw_regs *regs;
 	unsigned long reg_mmap_offset;
-	struct list_head slot;
 };
-
-/*
- * The queues that exist, to refuse a second one at the same vIOMMU and
- * index: its doorbells would sit on the same guest registers.
- */
-static DEFINE_MUTEX(vcmdq_sw_slots_lock);
-static LIST_HEAD(vcmdq_sw_slots);
 
 /*
  * vcmdq_sw_test_without_s2fwb - TEST ONLY: clean register updates to the
@@ -93,31 +116,66 @@ static struct kvm *vcmdq_sw_get_kvm(int fd)
 	return kvm_get_kvm_from_file(fd_file(f));
 }
 
-static int vcmdq_sw_claim(struct vcmdq_sw_hw_queue *hwq)
+/*
+ * Take @hwq's index on its vIOMMU and the vIOMMU's register page, created
+ * if this is its first queue. Its other queues fix the layout and where
+ * the guest sees the page.
+ */
+static int vcmdq_sw_regs_get(struct vcmdq_sw_hw_queue *hwq, u32 layout,
+			     u64 gpa)
 {
 	struct iommufd_viommu *viommu = hwq->core.core.viommu;
-	struct vcmdq_sw_hw_queue *other;
+	struct vcmdq_sw_regs *regs;
 	int ret = 0;
 
-	mutex_lock(&vcmdq_sw_slots_lock);
-	list_for_each_entry(other, &vcmdq_sw_slots, slot) {
-		if (other->core.core.viommu == viommu &&
-		    other->index == hwq->index) {
-			ret = -EBUSY;
-			break;
-		}
+	mutex_lock(&vcmdq_sw_regs_lock);
+	list_for_each_entry(regs, &vcmdq_sw_regs_list, node) {
+		if (regs->viommu != viommu)
+			continue;
+		if (regs->layout != layout || regs->gpa != gpa)
+			ret = -EINVAL;
+		else if (test_bit(hwq->index, regs->used))
+			ret = -EEXIST;	/* as for a tegra241 VCMDQ */
+		goto out;
 	}
-	if (!ret)
-		list_add(&hwq->slot, &vcmdq_sw_slots);
-	mutex_unlock(&vcmdq_sw_slots_lock);
+	regs = kzalloc_obj(*regs, GFP_KERNEL_ACCOUNT);
+	if (!regs) {
+		ret = -ENOMEM;
+		goto out_unlock;
+	}
+	regs->page = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_ZERO);
+	if (!regs->page) {
+		kfree(regs);
+		ret = -ENOMEM;
+		goto out_unlock;
+	}
+	regs->viommu = viommu;
+	regs->layout = layout;
+	regs->gpa = gpa;
+	list_add(&regs->node, &vcmdq_sw_regs_list);
+out:
+	if (!ret) {
+		set_bit(hwq->index, regs->used);
+		hwq->regs = regs;
+	}
+out_unlock:
+	mutex_unlock(&vcmdq_sw_regs_lock);
 	return ret;
 }
 
-static void vcmdq_sw_release(struct vcmdq_sw_hw_queue *hwq)
+static void vcmdq_sw_regs_put(struct vcmdq_sw_hw_queue *hwq)
 {
-	mutex_lock(&vcmdq_sw_slots_lock);
-	list_del_init(&hwq->slot);
-	mutex_unlock(&vcmdq_sw_slots_lock);
+	struct vcmdq_sw_regs *regs = hwq->regs;
+
+	mutex_lock(&vcmdq_sw_regs_lock);
+	clear_bit(hwq->index, regs->used);
+	if (bitmap_empty(regs->used, VCMDQ_SW_MAX_QUEUES)) {
+		list_del(&regs->node);
+		put_page(regs->page);
+		kfree(regs);
+	}
+	mutex_unlock(&vcmdq_sw_regs_lock);
+	hwq->regs = NULL;
 }
 
 /*
@@ -152,8 +210,6 @@ static void vcmdq_sw_teardown(struct vcmdq_sw_hw_queue *hwq)
 		iommufd_hw_queue_destroy_mmap(&hwq->core.core,
 					      hwq->reg_mmap_offset);
 	hwq->reg_mmap_offset = 0;
-	if (q->reg_page)
-		put_page(q->reg_page);
 	if (q->gerror)
 		eventfd_ctx_put(q->gerror);
 	if (q->irq)
@@ -201,9 +257,7 @@ static int vcmdq_sw_setup(struct vcmdq_sw_hw_queue *hwq,
 		return PTR_ERR(efd);
 	q->gerror = efd;
 
-	q->reg_page = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_ZERO);
-	if (!q->reg_page)
-		return -ENOMEM;
+	q->reg_page = hwq->regs->page;
 	q->regs = page_address(q->reg_page);
 	q->clean_poc = READ_ONCE(vcmdq_sw_test_without_s2fwb) ||
 		       !cpus_have_final_cap(ARM64_HAS_STAGE2_FWB);
@@ -259,7 +313,7 @@ static int vcmdq_sw_check(const struct iommu_hw_queue_arm_smmuv3_cmdq_sw *d,
 	    d->irq_eventfd < -1 || d->gerror_eventfd < -1)
 		return -EINVAL;
 	if (d->layout == VCMDQ_SW_LAYOUT_SMMUV3 ? index :
-	    index >= PAGE_SIZE / VCMDQ_BLOCK)
+	    index >= VCMDQ_SW_MAX_QUEUES)
 		return -EINVAL;
 	/* The architecture's rules for CMDQ_BASE: size, aligned to it */
 	if (length != 16ULL << d->log2size ||
@@ -281,7 +335,7 @@ static void vcmdq_sw_cmdq_destroy(struct arm_vsmmu_sw_cmdq *core)
 		container_of(core, struct vcmdq_sw_hw_queue, core);
 
 	vcmdq_sw_teardown(hwq);
-	vcmdq_sw_release(hwq);
+	vcmdq_sw_regs_put(hwq);
 	vcmdq_sw_queue_put(hwq->q);
 	hwq->q = NULL;
 }
@@ -319,14 +373,13 @@ static int vcmdq_sw_cmdq_init(struct arm_vsmmu_sw_cmdq *core, u32 index,
 		return ret;
 
 	hwq->index = index;
-	INIT_LIST_HEAD(&hwq->slot);
-	ret = vcmdq_sw_claim(hwq);
+	ret = vcmdq_sw_regs_get(hwq, data.layout, data.reg_gpa);
 	if (ret)
 		return ret;
 
 	q = kzalloc_obj(*q, GFP_KERNEL_ACCOUNT);
 	if (!q) {
-		vcmdq_sw_release(hwq);
+		vcmdq_sw_regs_put(hwq);
 		return -ENOMEM;
 	}
 	kref_init(&q->ref);

@@ -14,8 +14,9 @@
  * - struct vcmdq_sw_queue is reference counted: one reference for the HW
  *   queue object, one for the event file (event.c), which the VMM may keep
  *   open after the queue is destroyed: it then finds @dead set.
- * - The register page is allocated here and offered to the VMM through
- *   iommufd's mmap; its mappings hold the HW queue object.
+ * - The register page is allocated here, one per vIOMMU for all its
+ *   queues, and offered to the VMM through iommufd's mmap; a mapping holds
+ *   the HW queue object whose offset it used.
  * - The worker is a vhost_task of the VMM (worker.c); the doorbells sit on
  *   the VM's MMIO bus. Both are gone when destroy returns.
  */
@@ -72,7 +73,7 @@ struct vhost_task;
  * @worker: the worker; its kick reads it without @lock
  * @db_prod: the doorbell on PROD
  * @db_gerrorn: the doorbell on GERRORN
- * @reg_page: the register page (a reference)
+ * @reg_page: the register page, shared with the vIOMMU's other queues
  * @regs: its kernel address
  * @prod_off: offset of PROD in @regs; likewise @cons_off, @gerror_off,
  *	@gerrorn_off
