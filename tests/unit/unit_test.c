@@ -286,6 +286,35 @@ static void test_stops(void)
 	vcmdq_reset(&e, 0);
 	CHECK(vcmdq_process(&e, 1, ~0U) == VCMDQ_IDLE, "reset clears it");
 	tap_result(!failed, "host issue failure: FAULT until reset");
+
+	/*
+	 * Taking over a queue stopped at a command error (defect 4 of the
+	 * review: a new consumer restarted from CONS and ran the failed
+	 * command again, raising a second error).
+	 */
+	failed = false;
+	vcmdq_engine_init(&e, &cfg, &mini_ops, &m, &map);
+	m = (struct mini){ 0 };
+	m.q[5].w[0] = 0x7f;		/* illegal: the guest has not fixed it */
+	m.q[6].w[0] = 0x46;
+	vcmdq_restore(&e, 5 | 1u << 24);
+	CHECK(vcmdq_cons_value(&e) == (5 | 1u << 24) &&
+	      e.halt == VCMDQ_CERROR && e.stop.index == 5,
+	      "restored stopped at 5 with ILL: 0x%x", vcmdq_cons_value(&e));
+	CHECK(vcmdq_process(&e, 7, ~0U) == VCMDQ_CERROR && e.stats.cmds == 0 &&
+	      e.stats.errors == 0 && m.cons_reg == 0,
+	      "nothing runs, no second error, nothing published: cmds %llu errors %llu",
+	      (unsigned long long)e.stats.cmds,
+	      (unsigned long long)e.stats.errors);
+	m.q[5].w[0] = 0x11;		/* the guest fixes it, then acks */
+	CHECK(vcmdq_error_ack(&e) == 0 && m.cons_reg == 5 &&
+	      vcmdq_process(&e, 7, ~0U) == VCMDQ_IDLE && m.cons_reg == 7 &&
+	      e.stats.cmds == 2, "ack resumes at the fixed entry: 0x%x",
+	      m.cons_reg);
+	vcmdq_restore(&e, 0x9);		/* wrap bit, index 1, no error */
+	CHECK(e.halt == VCMDQ_IDLE && vcmdq_cons_value(&e) == 0x9,
+	      "restore without ERR is a reset: 0x%x", vcmdq_cons_value(&e));
+	tap_result(!failed, "restore keeps an error stop: no re-run, no second CMDQ_ERR");
 }
 
 static u32 sid_calls;

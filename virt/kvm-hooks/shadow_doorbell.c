@@ -55,7 +55,7 @@
  * @ignored: accesses routed here but left to user space
  * @on_bus: on the MMIO bus; protected by kvm->slots_lock
  * @ref: one for the owner, one while on the bus
- * @node: in ksdb_list; protected by ksdb_lock
+ * @node: in the VM's struct ksdb_vm; protected by kvm->slots_lock
  */
 struct ksdb {
 	struct kvm_io_device dev;
@@ -76,9 +76,19 @@ struct ksdb {
 	struct list_head node;
 };
 
-/* Every registered doorbell, to refuse overlapping ones. Nests in slots_lock. */
-static LIST_HEAD(ksdb_list);
-static DEFINE_MUTEX(ksdb_lock);
+/**
+ * struct ksdb_vm - the doorbells of one VM, to refuse overlapping ones (as
+ *	KVM keeps a VM's ioeventfds)
+ * @dbs: its doorbells; protected by the VM's slots_lock
+ *
+ * In ksdb_vms, keyed by the VM, while the VM has doorbells.
+ */
+struct ksdb_vm {
+	struct list_head dbs;
+};
+
+/* struct ksdb_vm of each VM with doorbells; changed under its slots_lock */
+static DEFINE_XARRAY(ksdb_vms);
 
 static struct ksdb *to_ksdb(struct kvm_io_device *dev)
 {
@@ -101,7 +111,11 @@ static void ksdb_put(struct ksdb *db)
 		ksdb_free(db);
 }
 
-/* vCPU context, under kvm->srcu: no sleeping, no locks of ours. */
+/*
+ * vCPU context: the vCPU thread (on arm64 preemptible, under kvm->srcu and
+ * vcpu->mutex), so the kick may sleep, though the vCPU waits for it. No
+ * locks of ours.
+ */
 static int ksdb_write(struct kvm_vcpu *vcpu, struct kvm_io_device *this,
 		      gpa_t addr, int len, const void *val)
 {
@@ -144,6 +158,39 @@ static const struct kvm_io_device_ops ksdb_ops = {
 	.destructor = ksdb_destructor,
 };
 
+/* The doorbell list of @kvm, created if it has none; slots_lock held. */
+static struct ksdb_vm *ksdb_vm_get(struct kvm *kvm)
+{
+	struct ksdb_vm *vm;
+	int ret;
+
+	lockdep_assert_held(&kvm->slots_lock);
+	vm = xa_load(&ksdb_vms, (unsigned long)kvm);
+	if (vm)
+		return vm;
+	vm = kzalloc_obj(*vm, GFP_KERNEL_ACCOUNT);
+	if (!vm)
+		return ERR_PTR(-ENOMEM);
+	INIT_LIST_HEAD(&vm->dbs);
+	ret = xa_err(xa_store(&ksdb_vms, (unsigned long)kvm, vm,
+			      GFP_KERNEL_ACCOUNT));
+	if (ret) {
+		kfree(vm);
+		return ERR_PTR(ret);
+	}
+	return vm;
+}
+
+/* Drop the doorbell list of @kvm if it is empty; slots_lock held. */
+static void ksdb_vm_put(struct kvm *kvm, struct ksdb_vm *vm)
+{
+	lockdep_assert_held(&kvm->slots_lock);
+	if (!list_empty(&vm->dbs))
+		return;
+	xa_erase(&ksdb_vms, (unsigned long)kvm);
+	kfree(vm);
+}
+
 static bool ksdb_params_ok(gpa_t gpa, unsigned int len, unsigned int offset)
 {
 	return (len == 4 || len == 8) && !(gpa & (len - 1)) &&
@@ -157,6 +204,7 @@ static bool ksdb_params_ok(gpa_t gpa, unsigned int len, unsigned int offset)
 static int ksdb_add(struct ksdb *db)
 {
 	struct kvm *kvm = db->kvm;
+	struct ksdb_vm *vm;
 	struct ksdb *other;
 	int ret = 0;
 
@@ -169,9 +217,13 @@ static int ksdb_add(struct ksdb *db)
 	refcount_set(&db->ref, 1);
 
 	mutex_lock(&kvm->slots_lock);
-	mutex_lock(&ksdb_lock);
-	list_for_each_entry(other, &ksdb_list, node) {
-		if (other->kvm == kvm && db->gpa < other->gpa + other->len &&
+	vm = ksdb_vm_get(kvm);
+	if (IS_ERR(vm)) {
+		ret = PTR_ERR(vm);
+		goto out_unlock;
+	}
+	list_for_each_entry(other, &vm->dbs, node) {
+		if (db->gpa < other->gpa + other->len &&
 		    other->gpa < db->gpa + db->len) {
 			ret = -EEXIST;
 			break;
@@ -183,9 +235,10 @@ static int ksdb_add(struct ksdb *db)
 	if (!ret) {
 		db->on_bus = true;
 		refcount_inc(&db->ref);
-		list_add(&db->node, &ksdb_list);
+		list_add(&db->node, &vm->dbs);
 	}
-	mutex_unlock(&ksdb_lock);
+	ksdb_vm_put(kvm, vm);
+out_unlock:
 	mutex_unlock(&kvm->slots_lock);
 	if (ret)
 		ksdb_free(db);
@@ -200,8 +253,9 @@ static int ksdb_add(struct ksdb *db)
  * @shadow: the shadow page; the caller keeps it pinned until
  *	ksdb_unregister() returns
  * @offset: offset of the register in @shadow, aligned to @len
- * @kick: called in vCPU context (atomic, under SRCU) after each store,
- *	once the value is visible in @shadow; must not sleep
+ * @kick: called in vCPU context after each store, once the value is
+ *	visible in @shadow: the vCPU thread, under kvm->srcu (and on arm64
+ *	vcpu->mutex, preemptible); it may sleep, but the vCPU waits for it
  * @data: argument of @kick
  *
  * Return: the doorbell, or an ERR_PTR: -EINVAL for bad parameters, -EEXIST
@@ -248,9 +302,8 @@ void ksdb_unregister(struct ksdb *db)
 	struct kvm *kvm = db->kvm;
 
 	mutex_lock(&kvm->slots_lock);
-	mutex_lock(&ksdb_lock);
 	list_del(&db->node);
-	mutex_unlock(&ksdb_lock);
+	ksdb_vm_put(kvm, xa_load(&ksdb_vms, (unsigned long)kvm));
 	if (db->on_bus)
 		kvm_io_bus_unregister_dev(kvm, KVM_MMIO_BUS, &db->dev);
 	mutex_unlock(&kvm->slots_lock);

@@ -119,6 +119,33 @@ void vcmdq_reset(struct vcmdq_engine *e, u32 cons)
 }
 EXPORT_SYMBOL_NS_GPL(vcmdq_reset, "VCMDQ_SW");
 
+/**
+ * vcmdq_restore() - take over a queue where another consumer left it
+ * @e: engine
+ * @cons_reg: the CONS register the guest has seen: pointer and ERR code
+ *	(checked by the caller: no other bits, a code of enum vcmdq_cerror)
+ *
+ * Like vcmdq_reset(), but an ERR code is kept: the queue starts stopped at
+ * that command error (VCMDQ_CERROR), so the failed command does not run
+ * again and no second error is raised; vcmdq_error_ack() resumes it when
+ * the guest acknowledges the error it already saw. Does not publish.
+ */
+void vcmdq_restore(struct vcmdq_engine *e, u32 cons_reg)
+{
+	u32 cerror = vcmdq_field_get(VCMDQ_CONS_ERR, cons_reg);
+
+	vcmdq_reset(e, cons_reg);
+	if (cerror == VCMDQ_CERROR_NONE)
+		return;
+	e->cerror = cerror;
+	e->halt = VCMDQ_CERROR;
+	e->stop.status = VCMDQ_CERROR;
+	e->stop.index = e->cons;
+	e->stop.cerror = cerror;
+	e->pub = vcmdq_cons_value(e);
+}
+EXPORT_SYMBOL_NS_GPL(vcmdq_restore, "VCMDQ_SW");
+
 static void vcmdq_publish(struct vcmdq_engine *e)
 {
 	e->pub = vcmdq_cons_value(e);

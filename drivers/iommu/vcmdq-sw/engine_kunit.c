@@ -1,14 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * KUnit suite of the engine: every vector of tests/vectors, the table the
- * user-space unit tests run, and the policy of every opcode; and the fast
- * path's IOVA arithmetic, at ends of the IOVA space no test VM can map.
+ * user-space unit tests run, and the policy of every opcode.
  */
 #include <kunit/test.h>
 #include <linux/module.h>
 
 #include "tests/vectors/vectors.h"
-#include "sw_queue.h"
 
 static void vcmdq_vectors_test(struct kunit *test)
 {
@@ -32,36 +30,9 @@ static void vcmdq_policy_test(struct kunit *test)
 			   f.what, f.i >> 8, f.i & 0xff, f.want, f.got);
 }
 
-/*
- * iommufd tells an access about each area an unmap takes, with the area's
- * first IOVA and length: for an area at the top of the IOVA space, iova +
- * length is 0. It also says (0, ULONG_MAX) when the access leaves its IOAS.
- */
-static void vcmdq_sw_unmap_at_end_of_space_test(struct kunit *test)
-{
-	const unsigned long top = ULONG_MAX - 0xffff;	/* the last 64 KiB */
-
-	KUNIT_EXPECT_TRUE(test, vcmdq_sw_unmap_hits(top, 0x1000, top, 0x10000));
-	KUNIT_EXPECT_TRUE(test, vcmdq_sw_unmap_hits(ULONG_MAX - 0xfff, 0x1000,
-						    top, 0x10000));
-	KUNIT_EXPECT_TRUE(test, vcmdq_sw_unmap_hits(top, 0x10000,
-						    ULONG_MAX - 0xfff, 0x1000));
-	KUNIT_EXPECT_TRUE(test, vcmdq_sw_unmap_hits(0x40000, 0x1000,
-						    0, ULONG_MAX));
-	KUNIT_EXPECT_FALSE(test, vcmdq_sw_unmap_hits(0x40000, 0x1000,
-						     top, 0x10000));
-	KUNIT_EXPECT_FALSE(test, vcmdq_sw_unmap_hits(0x40000, 0x1000,
-						     0x41000, 0x1000));
-	KUNIT_EXPECT_FALSE(test, vcmdq_sw_unmap_hits(0x40000, 0x1000,
-						     0x3f000, 0x1000));
-	KUNIT_EXPECT_FALSE(test, vcmdq_sw_unmap_hits(top, 0x1000,
-						     top - 0x1000, 0x1000));
-}
-
 static struct kunit_case vcmdq_engine_cases[] = {
 	KUNIT_CASE(vcmdq_vectors_test),
 	KUNIT_CASE(vcmdq_policy_test),
-	KUNIT_CASE(vcmdq_sw_unmap_at_end_of_space_test),
 	{}
 };
 

@@ -1,32 +1,76 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * IOMMU_HW_QUEUE_TYPE_VCMDQ_SW: binding a vcmdq-sw queue to a vIOMMU, and
- * stopping it.
+ * IOMMU_HW_QUEUE_TYPE_ARM_SMMUV3_CMDQ_SW: setting up a vcmdq-sw queue on an
+ * ARM SMMUv3 vIOMMU, and tearing it down.
  */
 #include <linux/arm-smmu-v3-vsmmu.h>
 #include <linux/eventfd.h>
 #include <linux/file.h>
 #include <linux/iommufd.h>
 #include <linux/kvm_host.h>
+#include <linux/list.h>
 #include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/sched/vhost_task.h>
 #include <linux/slab.h>
-#include <linux/vmalloc.h>
 
 #include "virt/kvm-hooks/shadow_doorbell.h"
 #include "sw_queue.h"
 #include "vcmdq_sw_trace.h"
 
+/* tegra241 layout: blocks of 0x80 bytes in one page */
+#define VCMDQ_SW_MAX_QUEUES	32
+
+/**
+ * struct vcmdq_sw_regs - the register page of a vIOMMU's queues
+ * @node: in vcmdq_sw_regs_list
+ * @viommu: the vIOMMU
+ * @page: the page (a reference)
+ * @layout: enum vcmdq_sw_layout of its queues
+ * @gpa: where the guest sees it
+ * @used: the queue indexes taken
+ *
+ * The queues of a vIOMMU share one page, as the logical VCMDQs of a
+ * tegra241 VINTF do (queue i's registers at i * 0x80); each offers it to
+ * the VMM with an mmap offset of its own. Created by the vIOMMU's first
+ * queue, freed with its last; mappings keep the page. All of it is
+ * protected by vcmdq_sw_regs_lock.
+ */
+struct vcmdq_sw_regs {
+	struct list_head node;
+	struct iommufd_viommu *viommu;
+	struct page *page;
+	u32 layout;
+	u64 gpa;
+	DECLARE_BITMAP(used, VCMDQ_SW_MAX_QUEUES);
+};
+
+static DEFINE_MUTEX(vcmdq_sw_regs_lock);
+static LIST_HEAD(vcmdq_sw_regs_list);
+
 /**
  * struct vcmdq_sw_hw_queue - the iommufd object of a vcmdq-sw queue
- * @core: iommufd's part; must come first
+ * @core: the SMMUv3 driver's and iommufd's part; must come first
  * @q: the queue; a reference, held from a successful init to destroy
+ * @index: the queue index on its vIOMMU
+ * @regs: the register page it shares with its vIOMMU's other queues
+ * @reg_mmap_offset: this queue's iommufd mmap offset of that page
  */
 struct vcmdq_sw_hw_queue {
-	struct iommufd_hw_queue core;
+	struct arm_vsmmu_sw_cmdq core;
 	struct vcmdq_sw_queue *q;
+	u32 index;
+	struct vcmdq_sw_regs *regs;
+	unsigned long reg_mmap_offset;
 };
+
+/*
+ * vcmdq_sw_test_without_s2fwb - TEST ONLY: clean register updates to the
+ * point of coherency even on a CPU with FEAT_S2FWB, as on one without, so
+ * the tests exercise that path (QEMU's emulated CPUs have FEAT_S2FWB).
+ * Read at each queue's allocation.
+ */
+bool vcmdq_sw_test_without_s2fwb;
 
 /* Where the guest sees the queue's registers, per layout. */
 #define SMMU_GERROR		0x60
@@ -39,30 +83,22 @@ struct vcmdq_sw_hw_queue {
 #define VCMDQ_GERROR		0x10
 #define VCMDQ_GERRORN		0x14
 
-static int vcmdq_sw_set_regs(struct vcmdq_sw_queue *q, u32 layout, u32 index)
+/* @layout and @index are checked */
+static void vcmdq_sw_set_offsets(struct vcmdq_sw_queue *q, u32 layout,
+				 u32 index)
 {
-	u32 base;
+	u32 base = index * VCMDQ_BLOCK;
 
-	switch (layout) {
-	case VCMDQ_SW_LAYOUT_SMMUV3:
-		if (index)
-			return -EINVAL;
+	if (layout == VCMDQ_SW_LAYOUT_SMMUV3) {
 		q->prod_off = SMMU_CMDQ_PROD;
 		q->cons_off = SMMU_CMDQ_CONS;
 		q->gerror_off = SMMU_GERROR;
 		q->gerrorn_off = SMMU_GERRORN;
-		return 0;
-	case VCMDQ_SW_LAYOUT_TEGRA241:
-		if (index >= PAGE_SIZE / VCMDQ_BLOCK)
-			return -EINVAL;
-		base = index * VCMDQ_BLOCK;
+	} else {
 		q->prod_off = base + VCMDQ_PROD;
 		q->cons_off = base + VCMDQ_CONS;
 		q->gerror_off = base + VCMDQ_GERROR;
 		q->gerrorn_off = base + VCMDQ_GERRORN;
-		return 0;
-	default:
-		return -EINVAL;
 	}
 }
 
@@ -81,154 +117,124 @@ static struct kvm *vcmdq_sw_get_kvm(int fd)
 }
 
 /*
- * An IOAS unmap touching the queue memory: give the pages back now, as
- * the access contract demands. The guest sees CERROR_ABT at its next
- * command, as an SMMU would on a fetch abort, and the VMM an event.
+ * Take @hwq's index on its vIOMMU and the vIOMMU's register page, created
+ * if this is its first queue. Its other queues fix the layout and where
+ * the guest sees the page.
  */
-static void vcmdq_sw_unmap(void *data, unsigned long iova,
-			   unsigned long length)
+static int vcmdq_sw_regs_get(struct vcmdq_sw_hw_queue *hwq, u32 layout,
+			     u64 gpa)
 {
-	struct vcmdq_sw_queue *q = data;
-	struct vcmdq_sw_event ev = { .type = VCMDQ_SW_EVENT_UNMAPPED };
-	unsigned long pin_len;
+	struct iommufd_viommu *viommu = hwq->core.core.viommu;
+	struct vcmdq_sw_regs *regs;
+	int ret = 0;
 
-	mutex_lock(&q->lock);
-	pin_len = q->npages << PAGE_SHIFT;
-	if (q->pinned &&
-	    vcmdq_sw_unmap_hits(q->pin_iova, pin_len, iova, length)) {
-		iommufd_access_unpin_pages(q->access, q->pin_iova, pin_len);
-		q->pinned = false;
-		q->faults++;
-		ev.index = q->e.cons;
-		ev.err = -EFAULT;
-		trace_vcmdq_sw_fault(q->id, ev.index, ev.type, ev.err);
-		vcmdq_sw_push_event(q, &ev);
+	mutex_lock(&vcmdq_sw_regs_lock);
+	list_for_each_entry(regs, &vcmdq_sw_regs_list, node) {
+		if (regs->viommu != viommu)
+			continue;
+		if (regs->layout != layout || regs->gpa != gpa)
+			ret = -EINVAL;
+		else if (test_bit(hwq->index, regs->used))
+			ret = -EEXIST;	/* as for a tegra241 VCMDQ */
+		goto out;
 	}
-	mutex_unlock(&q->lock);
-}
-
-static const struct iommufd_access_ops vcmdq_sw_access_ops = {
-	.needs_pin_pages = 1,
-	.unmap = vcmdq_sw_unmap,
-};
-
-static int vcmdq_sw_pin_queue(struct vcmdq_sw_queue *q,
-			      struct iommufd_viommu *viommu, u32 ioas_id,
-			      u64 base, u64 length)
-{
-	unsigned long last = PAGE_ALIGN(base + length);
-	struct iommufd_access *access;
-	u32 access_id;
-	int ret;
-
-	q->pin_iova = PAGE_ALIGN_DOWN(base);
-	q->pin_off = base - q->pin_iova;
-	q->npages = (last - q->pin_iova) >> PAGE_SHIFT;
-	q->pages = kvcalloc(q->npages, sizeof(*q->pages), GFP_KERNEL_ACCOUNT);
-	if (!q->pages)
-		return -ENOMEM;
-
-	access = iommufd_access_create(viommu->ictx, &vcmdq_sw_access_ops, q,
-				       &access_id);
-	if (IS_ERR(access))
-		return PTR_ERR(access);
-	q->access = access;
-	ret = iommufd_access_attach(access, ioas_id);
-	if (ret)
-		return ret;
-	mutex_lock(&q->lock);
-	ret = iommufd_access_pin_pages(access, q->pin_iova,
-				       q->npages << PAGE_SHIFT, q->pages, 0);
-	q->pinned = !ret;
-	mutex_unlock(&q->lock);
+	regs = kzalloc_obj(*regs, GFP_KERNEL_ACCOUNT);
+	if (!regs) {
+		ret = -ENOMEM;
+		goto out_unlock;
+	}
+	regs->page = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_ZERO);
+	if (!regs->page) {
+		kfree(regs);
+		ret = -ENOMEM;
+		goto out_unlock;
+	}
+	regs->viommu = viommu;
+	regs->layout = layout;
+	regs->gpa = gpa;
+	list_add(&regs->node, &vcmdq_sw_regs_list);
+out:
+	if (!ret) {
+		set_bit(hwq->index, regs->used);
+		hwq->regs = regs;
+	}
+out_unlock:
+	mutex_unlock(&vcmdq_sw_regs_lock);
 	return ret;
 }
 
-static int vcmdq_sw_map_regs(struct vcmdq_sw_queue *q, u64 uaddr)
+static void vcmdq_sw_regs_put(struct vcmdq_sw_hw_queue *hwq)
 {
-	struct page *page;
-	int ret;
+	struct vcmdq_sw_regs *regs = hwq->regs;
 
-	ret = pin_user_pages_fast(uaddr, 1, FOLL_WRITE | FOLL_LONGTERM, &page);
-	if (ret != 1)
-		return ret < 0 ? ret : -EFAULT;
-	q->regs = vmap(&page, 1, VM_MAP, PAGE_KERNEL);
-	if (!q->regs) {
-		unpin_user_page(page);
-		return -ENOMEM;
+	mutex_lock(&vcmdq_sw_regs_lock);
+	clear_bit(hwq->index, regs->used);
+	if (bitmap_empty(regs->used, VCMDQ_SW_MAX_QUEUES)) {
+		list_del(&regs->node);
+		put_page(regs->page);
+		kfree(regs);
 	}
-	q->reg_page = page;
-	return 0;
-}
-
-static void vcmdq_sw_unmap_regs(struct vcmdq_sw_queue *q)
-{
-	vunmap(q->regs);
-	unpin_user_page(q->reg_page);
-	q->regs = NULL;
-	q->reg_page = NULL;
+	mutex_unlock(&vcmdq_sw_regs_lock);
+	hwq->regs = NULL;
 }
 
 /*
- * Undo what vcmdq_sw_bind() set up, in reverse order; anything not set up
- * is NULL. The caller has made sure the worker and the control ioctls
- * leave the engine alone (!@q->bound).
+ * Undo vcmdq_sw_setup(), in reverse order; anything not set up is NULL.
+ * Once it returns no vCPU is in a doorbell, the worker is gone and nothing
+ * touches the vIOMMU or the queue pages any more.
  */
-static void vcmdq_sw_unbind(struct vcmdq_sw_queue *q)
+static void vcmdq_sw_teardown(struct vcmdq_sw_hw_queue *hwq)
 {
+	struct vcmdq_sw_queue *q = hwq->q;
+
+	mutex_lock(&q->lock);
+	spin_lock(&q->ev_lock);
+	q->dead = true;
+	spin_unlock(&q->ev_lock);
+	mutex_unlock(&q->lock);
+	wake_up_interruptible_poll(&q->wait, EPOLLHUP);
+
 	/* No vCPU is in a doorbell once these return: no more kicks */
 	if (q->db_gerrorn)
 		ksdb_unregister(q->db_gerrorn);
 	if (q->db_prod)
 		ksdb_unregister(q->db_prod);
+	/* Waits for a turn in progress; later turns find the queue dead */
 	if (q->worker)
 		vhost_task_stop(q->worker);
 	q->db_gerrorn = NULL;
 	q->db_prod = NULL;
 	q->worker = NULL;
 
-	if (q->access) {
-		mutex_lock(&q->lock);
-		if (q->pinned)
-			iommufd_access_unpin_pages(q->access, q->pin_iova,
-						   q->npages << PAGE_SHIFT);
-		q->pinned = false;
-		mutex_unlock(&q->lock);
-		/*
-		 * Outside the lock: an unmap notification holding the access
-		 * may be waiting for it, and destroying the access waits for
-		 * that notification.
-		 */
-		iommufd_access_destroy(q->access);
-		q->access = NULL;
-	}
-	kvfree(q->pages);
-	q->pages = NULL;
-	if (q->regs)
-		vcmdq_sw_unmap_regs(q);
+	if (hwq->reg_mmap_offset)
+		iommufd_hw_queue_destroy_mmap(&hwq->core.core,
+					      hwq->reg_mmap_offset);
+	hwq->reg_mmap_offset = 0;
 	if (q->gerror)
 		eventfd_ctx_put(q->gerror);
 	if (q->irq)
 		eventfd_ctx_put(q->irq);
 	if (q->kvm)
 		kvm_put_kvm(q->kvm);
+	q->reg_page = NULL;
+	q->regs = NULL;
 	q->gerror = NULL;
 	q->irq = NULL;
 	q->kvm = NULL;
+	q->pages = NULL;
 	q->viommu = NULL;
 }
 
-static int vcmdq_sw_setup(struct vcmdq_sw_queue *q,
-			  struct iommufd_viommu *viommu, u32 ioas_id,
-			  u64 base, u64 length,
-			  const struct iommu_hw_queue_vcmdq_sw *data)
+static int vcmdq_sw_setup(struct vcmdq_sw_hw_queue *hwq,
+			  const struct iommu_hw_queue_arm_smmuv3_cmdq_sw *data)
 {
+	struct iommufd_hw_queue *hw_queue = &hwq->core.core;
+	struct vcmdq_sw_queue *q = hwq->q;
 	char name[TASK_COMM_LEN];
 	struct vhost_task *worker;
 	struct eventfd_ctx *efd;
 	struct ksdb *db;
 	struct kvm *kvm;
-	__le32 *cons;
 	int ret;
 
 	kvm = vcmdq_sw_get_kvm(data->vm_fd);
@@ -250,19 +256,28 @@ static int vcmdq_sw_setup(struct vcmdq_sw_queue *q,
 	if (IS_ERR(efd))
 		return PTR_ERR(efd);
 	q->gerror = efd;
-	ret = vcmdq_sw_map_regs(q, data->reg_uaddr);
-	if (ret)
-		return ret;
-	ret = vcmdq_sw_pin_queue(q, viommu, ioas_id, base, length);
-	if (ret)
-		return ret;
 
-	/* Take over where the VMM left the queue (a migrated guest) */
-	cons = q->regs + q->cons_off;
+	q->reg_page = hwq->regs->page;
+	q->regs = page_address(q->reg_page);
+	q->clean_poc = READ_ONCE(vcmdq_sw_test_without_s2fwb) ||
+		       !cpus_have_final_cap(ARM64_HAS_STAGE2_FWB);
+	/*
+	 * Where the VMM left the queue (its own trap path, a migration).
+	 * CONS.ERR is taken too: the queue starts stopped at that error,
+	 * waiting for the guest's GERRORN as the stopped queue was.
+	 */
+	vcmdq_sw_set_reg(q, q->gerror_off, data->gerror);
+	vcmdq_sw_set_reg(q, q->gerrorn_off, data->gerrorn);
+	vcmdq_sw_set_reg(q, q->prod_off, data->prod);
 	mutex_lock(&q->lock);
-	vcmdq_reset(&q->e, le32_to_cpu(READ_ONCE(*cons)));
-	WRITE_ONCE(*cons, cpu_to_le32(vcmdq_cons_value(&q->e)));
+	vcmdq_restore(&q->e, data->cons);
+	vcmdq_sw_set_reg(q, q->cons_off, vcmdq_cons_value(&q->e));
 	mutex_unlock(&q->lock);
+
+	ret = iommufd_hw_queue_alloc_mmap_page(hw_queue, q->reg_page,
+					       &hwq->reg_mmap_offset);
+	if (ret)
+		return ret;
 
 	snprintf(name, sizeof(name), "vcmdq-sw-%d", current->pid);
 	worker = vhost_task_create(vcmdq_sw_work, vcmdq_sw_worker_killed, q,
@@ -270,7 +285,7 @@ static int vcmdq_sw_setup(struct vcmdq_sw_queue *q,
 	if (IS_ERR(worker))
 		return PTR_ERR(worker);
 	q->worker = worker;
-	/* It idles until kicked, and does nothing until the queue is bound */
+	/* It idles until kicked */
 	vhost_task_start(worker);
 
 	db = ksdb_register(kvm, data->reg_gpa + q->prod_off, 4, q->reg_page,
@@ -286,167 +301,141 @@ static int vcmdq_sw_setup(struct vcmdq_sw_queue *q,
 	return 0;
 }
 
-/**
- * vcmdq_sw_bind - start a queue
- * @q: the queue of a control file
- * @viommu: an ARM SMMUv3 vIOMMU
- * @id: the HW queue object ID
- * @index: the queue index user space gave
- * @ioas_id: the IOAS of the vIOMMU's nesting parent
- * @base: the guest queue's IOVA
- * @length: its length in bytes
- * @data: the checked parameters
- *
- * Return: 0, or a negative errno with nothing left behind: -EBUSY if @q is
- * bound already or its control file is being closed.
- */
-int vcmdq_sw_bind(struct vcmdq_sw_queue *q, struct iommufd_viommu *viommu,
-		  u32 id, u32 index, u32 ioas_id, u64 base, u64 length,
-		  const struct iommu_hw_queue_vcmdq_sw *data)
+static int vcmdq_sw_check(const struct iommu_hw_queue_arm_smmuv3_cmdq_sw *d,
+			  u32 index, u64 base, u64 length)
 {
-	struct vcmdq_config cfg = {
-		.layout = data->layout == VCMDQ_SW_LAYOUT_SMMUV3 ?
-			  VCMDQ_LAYOUT_SMMUV3 : VCMDQ_LAYOUT_TEGRA241,
-		.log2size = data->log2size,
-		.batch = data->batch ?: VCMDQ_BATCH_MAX,
-		.caps = (data->caps & VCMDQ_SW_CAP_MSI ? VCMDQ_CAP_MSI : 0) |
-			(data->caps & VCMDQ_SW_CAP_SEV ? VCMDQ_CAP_SEV : 0),
-	};
-	int ret;
+	u32 ptr_mask;
 
-	ret = arm_vsmmu_get_vmid(viommu, &cfg.vmid);
-	if (ret)
-		return ret;
-
-	mutex_lock(&q->lock);
-	if (q->bound || q->dead || q->binding) {
-		mutex_unlock(&q->lock);
-		return -EBUSY;
-	}
-	ret = vcmdq_sw_set_regs(q, data->layout, index);
-	if (!ret)
-		ret = vcmdq_engine_init(&q->e, &cfg, &vcmdq_sw_engine_ops, q,
-					NULL);
-	if (ret) {
-		mutex_unlock(&q->lock);
-		return ret;
-	}
-	q->binding = true;
-	q->id = id;
-	q->viommu = viommu;
-	q->budget = data->budget ?: VCMDQ_SW_DEF_BUDGET;
-	q->poll_ns = (u64)data->poll_us * NSEC_PER_USEC;
-	mutex_unlock(&q->lock);
-
-	ret = vcmdq_sw_setup(q, viommu, ioas_id, base, length, data);
-
-	mutex_lock(&q->lock);
-	q->binding = false;
-	if (!ret && q->dead)
-		ret = -EBUSY;	/* the control file was closed meanwhile */
-	q->bound = !ret;
-	/* Whatever the guest queued before the doorbells existed */
-	vcmdq_sw_kick(q);
-	mutex_unlock(&q->lock);
-
-	if (ret)
-		vcmdq_sw_unbind(q);
-	return ret;
-}
-
-/**
- * vcmdq_sw_stop - stop a queue for good and release what its binding holds
- * @q: the queue
- *
- * Called when the control file is released and when the HW queue object
- * is destroyed, whichever is first; the second finds nothing to do. Sleeps.
- */
-void vcmdq_sw_stop(struct vcmdq_sw_queue *q)
-{
-	bool was_bound;
-
-	/*
-	 * Once this section is done the worker and the control ioctls leave
-	 * the engine alone, so nothing touches the vIOMMU any more.
-	 */
-	mutex_lock(&q->lock);
-	was_bound = q->bound;
-	q->bound = false;
-	spin_lock(&q->ev_lock);
-	q->dead = true;
-	spin_unlock(&q->ev_lock);
-	mutex_unlock(&q->lock);
-	wake_up_interruptible_poll(&q->wait, EPOLLHUP);
-	if (was_bound)
-		vcmdq_sw_unbind(q);
-}
-
-static void vcmdq_sw_hw_queue_destroy(struct iommufd_hw_queue *hw_queue)
-{
-	struct vcmdq_sw_hw_queue *hwq =
-		container_of(hw_queue, struct vcmdq_sw_hw_queue, core);
-
-	vcmdq_sw_stop(hwq->q);
-	vcmdq_sw_queue_put(hwq->q);
-}
-
-static int vcmdq_sw_check(const struct iommu_hw_queue_vcmdq_sw *d,
-			  u64 base, u64 length)
-{
-	if (d->flags || d->layout > VCMDQ_SW_LAYOUT_TEGRA241 ||
-	    d->log2size > VCMDQ_MAX_LOG2SIZE || d->batch > VCMDQ_BATCH_MAX ||
+	if (d->flags || d->__reserved || d->__reserved2 ||
+	    d->layout > VCMDQ_SW_LAYOUT_TEGRA241 ||
+	    d->log2size > VCMDQ_MAX_LOG2SIZE ||
 	    (d->caps & ~(VCMDQ_SW_CAP_MSI | VCMDQ_SW_CAP_SEV)) ||
 	    d->irq_eventfd < -1 || d->gerror_eventfd < -1)
+		return -EINVAL;
+	if (d->layout == VCMDQ_SW_LAYOUT_SMMUV3 ? index :
+	    index >= VCMDQ_SW_MAX_QUEUES)
 		return -EINVAL;
 	/* The architecture's rules for CMDQ_BASE: size, aligned to it */
 	if (length != 16ULL << d->log2size ||
 	    !IS_ALIGNED(base, max_t(u64, length, 32)))
 		return -EINVAL;
-	if (!PAGE_ALIGNED(d->reg_gpa) || !PAGE_ALIGNED(d->reg_uaddr))
+	if (!PAGE_ALIGNED(d->reg_gpa))
 		return -EINVAL;
-	if (d->poll_us > VCMDQ_SW_MAX_POLL_US || d->__reserved)
+	/* Pointers: index and wrap bit; CONS may carry an ERR code */
+	ptr_mask = (2U << d->log2size) - 1;
+	if ((d->prod & ~ptr_mask) || (d->cons & ~(ptr_mask | VCMDQ_CONS_ERR)) ||
+	    vcmdq_field_get(VCMDQ_CONS_ERR, d->cons) > VCMDQ_CERROR_ATC_INV_SYNC)
 		return -EINVAL;
 	return 0;
 }
 
-static int vcmdq_sw_hw_queue_init(struct iommufd_hw_queue *hw_queue,
-				  u32 index, u32 ioas_id,
-				  const struct iommu_user_data *user_data)
+static void vcmdq_sw_cmdq_destroy(struct arm_vsmmu_sw_cmdq *core)
 {
 	struct vcmdq_sw_hw_queue *hwq =
-		container_of(hw_queue, struct vcmdq_sw_hw_queue, core);
-	struct iommu_hw_queue_vcmdq_sw data;
-	struct vcmdq_sw_queue *q;
-	int ret;
+		container_of(core, struct vcmdq_sw_hw_queue, core);
 
-	if (user_data->len < offsetofend(struct iommu_hw_queue_vcmdq_sw,
-					 reg_uaddr))
-		return -EINVAL;
-	ret = copy_struct_from_user(&data, sizeof(data), user_data->uptr,
-				    user_data->len);
-	if (ret)
-		return ret;
-	ret = vcmdq_sw_check(&data, hw_queue->base_addr, hw_queue->length);
-	if (ret)
-		return ret;
-
-	q = vcmdq_sw_queue_get_from_fd(data.ctl_fd);
-	if (IS_ERR(q))
-		return PTR_ERR(q);
-	ret = vcmdq_sw_bind(q, hw_queue->viommu, hw_queue->obj.id, index,
-			    ioas_id, hw_queue->base_addr, hw_queue->length,
-			    &data);
-	if (ret) {
-		vcmdq_sw_queue_put(q);
-		return ret;
-	}
-	hwq->q = q;
-	hw_queue->destroy = vcmdq_sw_hw_queue_destroy;
-	return 0;
+	vcmdq_sw_teardown(hwq);
+	vcmdq_sw_regs_put(hwq);
+	vcmdq_sw_queue_put(hwq->q);
+	hwq->q = NULL;
 }
 
-const struct iommufd_sw_queue_ops vcmdq_sw_hw_queue_ops = {
+static int vcmdq_sw_cmdq_init(struct arm_vsmmu_sw_cmdq *core, u32 index,
+			      const struct iommu_user_data *user_data)
+{
+	struct vcmdq_sw_hw_queue *hwq =
+		container_of(core, struct vcmdq_sw_hw_queue, core);
+	struct iommufd_hw_queue *hw_queue = &core->core;
+	struct iommu_hw_queue_arm_smmuv3_cmdq_sw data;
+	struct vcmdq_config cfg = {};
+	struct vcmdq_sw_queue *q;
+	struct file *file;
+	int fd, ret;
+
+	ret = iommu_copy_struct_from_user(&data, user_data,
+					  IOMMU_HW_QUEUE_TYPE_ARM_SMMUV3_CMDQ_SW,
+					  out_reg_mmap_length);
+	if (ret)
+		return ret;
+	ret = vcmdq_sw_check(&data, index, hw_queue->base_addr,
+			     hw_queue->length);
+	if (ret)
+		return ret;
+
+	cfg.layout = data.layout == VCMDQ_SW_LAYOUT_SMMUV3 ?
+		     VCMDQ_LAYOUT_SMMUV3 : VCMDQ_LAYOUT_TEGRA241;
+	cfg.log2size = data.log2size;
+	cfg.batch = VCMDQ_BATCH_MAX;
+	cfg.caps = (data.caps & VCMDQ_SW_CAP_MSI ? VCMDQ_CAP_MSI : 0) |
+		   (data.caps & VCMDQ_SW_CAP_SEV ? VCMDQ_CAP_SEV : 0);
+	ret = arm_vsmmu_get_vmid(hw_queue->viommu, &cfg.vmid);
+	if (ret)
+		return ret;
+
+	hwq->index = index;
+	ret = vcmdq_sw_regs_get(hwq, data.layout, data.reg_gpa);
+	if (ret)
+		return ret;
+
+	q = kzalloc_obj(*q, GFP_KERNEL_ACCOUNT);
+	if (!q) {
+		vcmdq_sw_regs_put(hwq);
+		return -ENOMEM;
+	}
+	kref_init(&q->ref);
+	mutex_init(&q->lock);
+	spin_lock_init(&q->ev_lock);
+	init_waitqueue_head(&q->wait);
+	q->id = hw_queue->obj.id;
+	q->viommu = hw_queue->viommu;
+	q->pages = hw_queue->pages;
+	q->pin_off = offset_in_page(hw_queue->base_addr);
+	vcmdq_sw_set_offsets(q, data.layout, index);
+	ret = vcmdq_engine_init(&q->e, &cfg, &vcmdq_sw_engine_ops, q, NULL);
+	hwq->q = q;
+	if (!ret)
+		ret = vcmdq_sw_setup(hwq, &data);
+	if (ret)
+		goto err_destroy;
+
+	fd = get_unused_fd_flags(O_CLOEXEC);
+	if (fd < 0) {
+		ret = fd;
+		goto err_destroy;
+	}
+	file = vcmdq_sw_event_file(q);
+	if (IS_ERR(file)) {
+		ret = PTR_ERR(file);
+		goto err_put_fd;
+	}
+	data.out_event_fd = fd;
+	data.out_reg_mmap_offset = hwq->reg_mmap_offset;
+	data.out_reg_mmap_length = PAGE_SIZE;
+	ret = iommu_copy_struct_to_user(user_data, &data,
+					IOMMU_HW_QUEUE_TYPE_ARM_SMMUV3_CMDQ_SW,
+					out_reg_mmap_length);
+	if (ret)
+		goto err_fput;
+	fd_install(fd, file);
+
+	/* Whatever the guest queued before the doorbells existed */
+	mutex_lock(&q->lock);
+	vcmdq_sw_kick(q);
+	mutex_unlock(&q->lock);
+	return 0;
+
+err_fput:
+	fput(file);
+err_put_fd:
+	put_unused_fd(fd);
+err_destroy:
+	vcmdq_sw_cmdq_destroy(core);
+	return ret;
+}
+
+const struct arm_vsmmu_sw_cmdq_ops vcmdq_sw_cmdq_ops = {
 	.owner = THIS_MODULE,
 	.size = sizeof(struct vcmdq_sw_hw_queue),
-	.init = vcmdq_sw_hw_queue_init,
+	.init = vcmdq_sw_cmdq_init,
+	.destroy = vcmdq_sw_cmdq_destroy,
 };

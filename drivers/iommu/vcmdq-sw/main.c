@@ -2,42 +2,30 @@
 /*
  * vcmdq-sw: a guest's SMMUv3 command queue run in the host kernel, the
  * software twin of a tegra241 VCMDQ. The module provides
- * IOMMU_HW_QUEUE_TYPE_VCMDQ_SW to iommufd and the /dev/vcmdq-sw control
- * files of its queues; it also carries the portable command engine
- * (engine.c, policy.c, sidmap.c; exported in the VCMDQ_SW namespace for
- * its KUnit suite).
+ * IOMMU_HW_QUEUE_TYPE_ARM_SMMUV3_CMDQ_SW to the ARM SMMUv3 driver's
+ * vIOMMUs; it also carries the portable command engine (engine.c,
+ * policy.c, sidmap.c; exported in the VCMDQ_SW namespace for its KUnit
+ * suite).
  */
-#include <linux/iommufd.h>
-#include <linux/miscdevice.h>
+#include <linux/arm-smmu-v3-vsmmu.h>
 #include <linux/module.h>
+#include <linux/moduleparam.h>
 
 #include "sw_queue.h"
 
-static struct miscdevice vcmdq_sw_misc = {
-	.minor = MISC_DYNAMIC_MINOR,
-	.name = "vcmdq-sw",
-	.fops = &vcmdq_sw_ctl_fops,
-};
+module_param_named(test_without_s2fwb, vcmdq_sw_test_without_s2fwb, bool,
+		   0644);
+MODULE_PARM_DESC(test_without_s2fwb,
+		 "TEST ONLY: clean register updates to the point of coherency as on a CPU without FEAT_S2FWB");
 
 static int __init vcmdq_sw_init(void)
 {
-	int ret;
-
-	ret = misc_register(&vcmdq_sw_misc);
-	if (ret)
-		return ret;
-	ret = iommufd_sw_queue_register(IOMMU_HW_QUEUE_TYPE_VCMDQ_SW,
-					&vcmdq_sw_hw_queue_ops);
-	if (ret)
-		misc_deregister(&vcmdq_sw_misc);
-	return ret;
+	return arm_vsmmu_register_sw_cmdq(&vcmdq_sw_cmdq_ops);
 }
 
 static void __exit vcmdq_sw_exit(void)
 {
-	iommufd_sw_queue_unregister(IOMMU_HW_QUEUE_TYPE_VCMDQ_SW,
-				    &vcmdq_sw_hw_queue_ops);
-	misc_deregister(&vcmdq_sw_misc);
+	arm_vsmmu_unregister_sw_cmdq(&vcmdq_sw_cmdq_ops);
 }
 
 module_init(vcmdq_sw_init);

@@ -4,22 +4,21 @@
  *
  * Objects and lifetimes:
  *
- * - struct vcmdq_sw_queue is created by opening /dev/vcmdq-sw (ctl.c) and
- *   is reference counted: one reference for the open file, one for the
- *   iommufd HW queue object while it is bound to it (hw_queue.c).
- * - IOMMU_HW_QUEUE_ALLOC binds it: it takes the VM, pins the register
- *   page and the guest queue (through an iommufd access on the vIOMMU's
- *   IOAS), starts the worker (a vhost_task of the VMM, worker.c) and puts
- *   the doorbells on the VM's MMIO bus.
- * - Whichever comes first of IOMMU_DESTROY of the queue (or the iommufd
- *   file going away) and the release of the control file stops it for
- *   good: vcmdq_sw_stop() undoes the binding in reverse order. The other
- *   one finds it stopped.
- *
- * The iommufd access holds a reference on the iommufd file. It belongs to
- * the binding, not to the HW queue object, so a VMM that exits without
- * destroying its queue does not keep its iommufd context alive: closing
- * the control file drops it.
+ * - The iommufd HW queue object (struct vcmdq_sw_hw_queue, hw_queue.c) is
+ *   the one owner of a queue: IOMMU_HW_QUEUE_ALLOC sets everything up
+ *   before the object becomes visible, and its destroy, called once by the
+ *   iommufd core (IOMMU_DESTROY, or the iommufd file going away), tears it
+ *   all down before it returns.
+ * - The iommufd core pins the guest queue memory for the object's life;
+ *   IOAS_UNMAP of it fails with -EBUSY meanwhile.
+ * - struct vcmdq_sw_queue is reference counted: one reference for the HW
+ *   queue object, one for the event file (event.c), which the VMM may keep
+ *   open after the queue is destroyed: it then finds @dead set.
+ * - The register page is allocated here, one per vIOMMU for all its
+ *   queues, and offered to the VMM through iommufd's mmap; a mapping holds
+ *   the HW queue object whose offset it used.
+ * - The worker is a vhost_task of the VMM (worker.c); the doorbells sit on
+ *   the VM's MMIO bus. Both are gone when destroy returns.
  */
 #ifndef VCMDQ_SW_QUEUE_H
 #define VCMDQ_SW_QUEUE_H
@@ -34,7 +33,6 @@
 #include "engine.h"
 
 struct eventfd_ctx;
-struct iommufd_access;
 struct iommufd_viommu;
 struct kvm;
 struct ksdb;
@@ -42,8 +40,8 @@ struct page;
 struct vhost_task;
 
 #define VCMDQ_SW_MAX_EVENTS	8
-#define VCMDQ_SW_DEF_BUDGET	4096
-#define VCMDQ_SW_MAX_POLL_US	1000
+/* Guest entries consumed per worker turn before it yields the CPU */
+#define VCMDQ_SW_BUDGET		4096
 
 /* Bits of vcmdq_sw_queue.flags */
 #define VCMDQ_SW_KICKED		0	/* the worker has something to look at */
@@ -52,19 +50,22 @@ struct vhost_task;
 /**
  * struct vcmdq_sw_queue - a software VCMDQ
  * @ref: see the lifetimes above
- * @lock: serializes the engine and the binding between the worker, the
- *	control file's ioctls, the iommufd callbacks and teardown. The worker
- *	holds it for a whole turn, CMD_SYNC waits on the SMMU included
+ * @lock: serializes the engine between the worker, the event file's
+ *	write() and ioctls, and destroy. The worker holds it for a whole turn,
+ *	CMD_SYNC waits on the SMMU included
  * @ev_lock: protects the event ring; taken alone or inside @lock, never
- *	held across anything that sleeps. read() and poll() of the control
- *	file take only it, so they never wait for a worker turn
- * @wait: readers and pollers of the control file
+ *	held across anything that sleeps. read() and poll() of the event file
+ *	take only it, so they never wait for a worker turn
+ * @wait: readers and pollers of the event file
  * @flags: VCMDQ_SW_KICKED, VCMDQ_SW_POLLED; atomic bitops, no lock
  * @kick_ns: ktime of the first doorbell not yet served, 0 if none; atomic
  * @doorbells: PROD stores taken; atomic
+ * @poc_cleans: register updates cleaned to the point of coherency; atomic
+ * @poll_ns: how long the worker waits for a doorbell before sleeping;
+ *	written under @lock, read by the worker with READ_ONCE()
  *
- * Set by vcmdq_sw_bind() while @binding, constant while @bound, cleared by
- * the unbinding once the worker and the doorbells are gone:
+ * Set up by vcmdq_sw_create() before the queue is visible, constant until
+ * vcmdq_sw_destroy() releases them (after setting @dead):
  *
  * @id: the HW queue object ID, for traces
  * @viommu: the vIOMMU the queue issues to
@@ -72,8 +73,8 @@ struct vhost_task;
  * @worker: the worker; its kick reads it without @lock
  * @db_prod: the doorbell on PROD
  * @db_gerrorn: the doorbell on GERRORN
- * @reg_page: the register page (pinned)
- * @regs: its kernel mapping
+ * @reg_page: the register page, shared with the vIOMMU's other queues
+ * @regs: its kernel address
  * @prod_off: offset of PROD in @regs; likewise @cons_off, @gerror_off,
  *	@gerrorn_off
  * @cons_off: see @prod_off
@@ -81,26 +82,19 @@ struct vhost_task;
  * @gerrorn_off: see @prod_off
  * @irq: eventfd of the wired interrupt, or NULL
  * @gerror: eventfd of the GERROR interrupt, or NULL
- * @access: the iommufd access the queue pages are pinned through
- * @pages: the pinned queue pages, @npages of them, while @pinned
- * @npages: see @pages
- * @pin_iova: page-aligned IOVA of @pages[0]
+ * @pages: the guest queue's pages, pinned by the iommufd core
  * @pin_off: offset of the queue base in @pages[0]
- * @budget: entries per worker turn
- * @poll_ns: how long the worker waits for a doorbell before sleeping
+ * @clean_poc: the guest reads the register page around the cache (no
+ *	FEAT_S2FWB): clean each update to the point of coherency
  *
  * Protected by @lock:
  *
- * @binding: vcmdq_sw_bind() is setting the queue up, outside @lock
- * @bound: bound and not stopped: the worker may run the engine
- * @dead: stopped, or the control file is gone: never binds again. Set
- *	under @ev_lock as well, for read() and poll()
- * @pinned: @pages are pinned (false after an IOAS unmap took them); set
- *	with @access alive
+ * @dead: destroyed: nothing above may be used. Set under @ev_lock as well,
+ *	for read() and poll()
  * @e: the command engine
  * @wakes: worker turns that found work
  * @polled: turns that began while the worker was still polling
- * @faults: FAULT and UNMAPPED events
+ * @faults: FAULT events
  * @msi_aborts: CMD_SYNC MSIs that hit no guest memory
  * @latency: doorbell-to-CONS histogram, see struct vcmdq_sw_stats
  *
@@ -118,6 +112,8 @@ struct vcmdq_sw_queue {
 	unsigned long flags;
 	atomic64_t kick_ns;
 	atomic64_t doorbells;
+	atomic64_t poc_cleans;
+	u64 poll_ns;
 
 	u32 id;
 	struct iommufd_viommu *viommu;
@@ -133,18 +129,11 @@ struct vcmdq_sw_queue {
 	u32 gerrorn_off;
 	struct eventfd_ctx *irq;
 	struct eventfd_ctx *gerror;
-	struct iommufd_access *access;
 	struct page **pages;
-	unsigned long npages;
-	unsigned long pin_iova;
 	u32 pin_off;
-	u32 budget;
-	u64 poll_ns;
+	bool clean_poc;
 
-	bool binding;
-	bool bound;
 	bool dead;
-	bool pinned;
 	struct vcmdq_engine e;
 	u64 wakes;
 	u64 polled;
@@ -157,41 +146,20 @@ struct vcmdq_sw_queue {
 	unsigned int ev_count;
 };
 
-/**
- * vcmdq_sw_unmap_hits - does an unmapped IOVA range take pinned queue pages
- * @pin_iova: first IOVA of the pinned pages
- * @pin_len: their length in bytes, not 0
- * @iova: first IOVA of the unmapped range
- * @length: its length in bytes, not 0
- *
- * Compares last addresses, as iommufd does: a range may end at ULONG_MAX,
- * where its first address plus its length wraps to 0.
- */
-static inline bool vcmdq_sw_unmap_hits(unsigned long pin_iova,
-				       unsigned long pin_len,
-				       unsigned long iova, unsigned long length)
-{
-	return iova <= pin_iova + (pin_len - 1) &&
-	       pin_iova <= iova + (length - 1);
-}
-
-/* ctl.c */
-extern const struct file_operations vcmdq_sw_ctl_fops;
-struct vcmdq_sw_queue *vcmdq_sw_queue_get_from_fd(int fd);
+/* event.c */
+struct file *vcmdq_sw_event_file(struct vcmdq_sw_queue *q);
 void vcmdq_sw_queue_put(struct vcmdq_sw_queue *q);
 void vcmdq_sw_push_event(struct vcmdq_sw_queue *q,
 			 const struct vcmdq_sw_event *ev);
 
 /* hw_queue.c */
-int vcmdq_sw_bind(struct vcmdq_sw_queue *q, struct iommufd_viommu *viommu,
-		  u32 id, u32 index, u32 ioas_id, u64 base, u64 length,
-		  const struct iommu_hw_queue_vcmdq_sw *data);
-void vcmdq_sw_stop(struct vcmdq_sw_queue *q);
-extern const struct iommufd_sw_queue_ops vcmdq_sw_hw_queue_ops;
+extern bool vcmdq_sw_test_without_s2fwb;
+extern const struct arm_vsmmu_sw_cmdq_ops vcmdq_sw_cmdq_ops;
 
 /* worker.c */
 extern const struct vcmdq_ops vcmdq_sw_engine_ops;
 void vcmdq_sw_kick(struct vcmdq_sw_queue *q);
+void vcmdq_sw_set_reg(struct vcmdq_sw_queue *q, u32 off, u32 val);
 void vcmdq_sw_doorbell_prod(void *data);
 void vcmdq_sw_doorbell_gerrorn(void *data);
 bool vcmdq_sw_work(void *data);

@@ -12,6 +12,9 @@
 #include <linux/sched/vhost_task.h>
 #include <linux/timekeeping.h>
 
+#include <asm/cacheflush.h>
+#include <asm/cpufeature.h>
+
 #include "sw_queue.h"
 
 #define CREATE_TRACE_POINTS
@@ -35,9 +38,6 @@ static int vcmdq_sw_read(void *priv, u32 idx, struct vcmdq_cmd *dst, u32 n)
 	u32 i;
 
 	lockdep_assert_held(&q->lock);
-	if (!q->pinned)
-		return -EFAULT;
-
 	while (n) {
 		size_t in_page = offset_in_page(off);
 		u32 chunk = min_t(u32, n, (PAGE_SIZE - in_page) / sizeof(*dst));
@@ -71,12 +71,42 @@ static int vcmdq_sw_issue(void *priv, const struct vcmdq_cmd *cmds, u32 n,
 	return ret;
 }
 
+/*
+ * Without FEAT_S2FWB the guest's Device mapping of the register page wins
+ * over stage 2: it reads memory around the cache, so what the host wrote
+ * must reach the point of coherency. The clean completes (DSB) before the
+ * next register update, so the guest never sees a later update without an
+ * earlier one.
+ */
+static void vcmdq_sw_clean(struct vcmdq_sw_queue *q, u32 off)
+{
+	unsigned long addr = (unsigned long)vcmdq_sw_reg(q, off);
+
+	if (!q->clean_poc)
+		return;
+	dcache_clean_poc(addr, addr + sizeof(__le32));
+	atomic64_inc(&q->poc_cleans);
+}
+
+/**
+ * vcmdq_sw_set_reg - initialize a register of a queue not yet visible
+ * @q: the queue, being set up
+ * @off: the register's offset in the page
+ * @val: its value
+ */
+void vcmdq_sw_set_reg(struct vcmdq_sw_queue *q, u32 off, u32 val)
+{
+	WRITE_ONCE(*vcmdq_sw_reg(q, off), cpu_to_le32(val));
+	vcmdq_sw_clean(q, off);
+}
+
 static void vcmdq_sw_publish(void *priv, u32 cons_reg)
 {
 	struct vcmdq_sw_queue *q = priv;
 
 	/* Release: the guest sees CONS only after what it covers is done */
 	smp_store_release(vcmdq_sw_reg(q, q->cons_off), cpu_to_le32(cons_reg));
+	vcmdq_sw_clean(q, q->cons_off);
 }
 
 /*
@@ -91,6 +121,7 @@ static void vcmdq_sw_gerror_toggle(struct vcmdq_sw_queue *q, u32 bit)
 {
 	atomic_fetch_xor_release((__force int)cpu_to_le32(bit),
 				 (atomic_t *)vcmdq_sw_reg(q, q->gerror_off));
+	vcmdq_sw_clean(q, q->gerror_off);
 	if (q->gerror)
 		eventfd_signal(q->gerror);
 }
@@ -216,8 +247,8 @@ static void __vcmdq_sw_kick(struct vcmdq_sw_queue *q)
 
 /**
  * vcmdq_sw_kick - make the worker look at the queue
- * @q: the queue, bound, with @q->lock held (so the worker cannot be
- *	stopped meanwhile; doorbells are unregistered before it is)
+ * @q: the queue, with @q->lock held (so the worker cannot be stopped
+ *	meanwhile; doorbells are unregistered before it is)
  *
  * The worker re-reads PROD and GERRORN after it sees the kick:
  * test_and_clear_bit() there orders those reads after this.
@@ -225,16 +256,18 @@ static void __vcmdq_sw_kick(struct vcmdq_sw_queue *q)
 void vcmdq_sw_kick(struct vcmdq_sw_queue *q)
 {
 	lockdep_assert_held(&q->lock);
-	if (q->bound)
+	if (!q->dead)
 		__vcmdq_sw_kick(q);
 }
 
-/* The guest stored PROD (vCPU context, under SRCU; must not sleep). */
+/* The guest stored PROD (vCPU context, see ksdb_register()). */
 void vcmdq_sw_doorbell_prod(void *data)
 {
 	struct vcmdq_sw_queue *q = data;
 
 	atomic64_inc(&q->doorbells);
+	/* The doorbell wrote PROD into the page; the guest may read it back */
+	vcmdq_sw_clean(q, q->prod_off);
 	atomic64_cmpxchg(&q->kick_ns, 0, ktime_get_ns());
 	trace_vcmdq_sw_doorbell(q->id,
 				le32_to_cpu(READ_ONCE(*vcmdq_sw_reg(q, q->prod_off))));
@@ -244,7 +277,10 @@ void vcmdq_sw_doorbell_prod(void *data)
 /* The guest stored GERRORN: it may have acknowledged a command error. */
 void vcmdq_sw_doorbell_gerrorn(void *data)
 {
-	__vcmdq_sw_kick(data);
+	struct vcmdq_sw_queue *q = data;
+
+	vcmdq_sw_clean(q, q->gerrorn_off);
+	__vcmdq_sw_kick(q);
 }
 
 /* ---- the worker ---- */
@@ -264,7 +300,7 @@ static void vcmdq_sw_turn(struct vcmdq_sw_queue *q)
 	u32 gerror, gerrorn;
 
 	lockdep_assert_held(&q->lock);
-	if (!q->bound)
+	if (q->dead)
 		return;
 	q->wakes++;
 	if (test_and_clear_bit(VCMDQ_SW_POLLED, &q->flags))
@@ -278,7 +314,7 @@ static void vcmdq_sw_turn(struct vcmdq_sw_queue *q)
 
 	st = vcmdq_process(&q->e,
 			   le32_to_cpu(READ_ONCE(*vcmdq_sw_reg(q, q->prod_off))),
-			   q->budget);
+			   VCMDQ_SW_BUDGET);
 	if (st == VCMDQ_MORE) {
 		/* Yield, then go on; the latency runs from the same doorbell */
 		if (since)
@@ -297,7 +333,7 @@ static void vcmdq_sw_turn(struct vcmdq_sw_queue *q)
  */
 static void vcmdq_sw_poll(struct vcmdq_sw_queue *q)
 {
-	u64 end = ktime_get_ns() + q->poll_ns;
+	u64 end = ktime_get_ns() + READ_ONCE(q->poll_ns);
 
 	while (!test_bit(VCMDQ_SW_KICKED, &q->flags)) {
 		if (need_resched() || signal_pending(current) ||
@@ -328,7 +364,7 @@ bool vcmdq_sw_work(void *data)
 	vcmdq_sw_turn(q);
 	mutex_unlock(&q->lock);
 	cond_resched();
-	if (q->poll_ns)
+	if (READ_ONCE(q->poll_ns))
 		vcmdq_sw_poll(q);
 	return true;
 }
@@ -337,8 +373,8 @@ bool vcmdq_sw_work(void *data)
  * vcmdq_sw_worker_killed - the VMM got SIGKILL
  * @data: the queue
  *
- * The worker is gone; the queue stays bound, silent, until the VMM's
- * files are closed as it exits, which stops it.
+ * The worker is gone; the queue stays, silent, until the VMM's iommufd
+ * file is closed as it exits, which destroys it.
  */
 void vcmdq_sw_worker_killed(void *data)
 {

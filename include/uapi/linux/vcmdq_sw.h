@@ -11,7 +11,9 @@
  * - the queue's register page, kernel memory the VMM maps with mmap() of
  *   the iommufd file at @out_reg_mmap_offset and hands to KVM as a
  *   read-only memslot at @reg_gpa: guest reads of CONS never exit, guest
- *   stores to PROD and GERRORN go to the kernel;
+ *   stores to PROD and GERRORN go to the kernel. The queues of a vIOMMU
+ *   share one page (a tegra241 VINTF's logical VCMDQs sit in one page),
+ *   each offering it at an offset of its own;
  * - an event file (@out_event_fd): read() returns what the kernel leaves to
  *   the VMM (struct vcmdq_sw_event), write() takes the VMM's answers
  *   (struct vcmdq_sw_response), ioctl()s read the counters and set how the
@@ -54,7 +56,9 @@ enum vcmdq_sw_layout {
 /**
  * struct iommu_hw_queue_arm_smmuv3_cmdq_sw - IOMMU_HW_QUEUE_ALLOC data of a software CMDQ
  * @flags: must be 0
- * @layout: enum vcmdq_sw_layout
+ * @layout: enum vcmdq_sw_layout, the same for all queues of a vIOMMU
+ *	(-EINVAL otherwise); a vIOMMU has one queue per index
+ *	(IOMMU_HW_QUEUE_ALLOC of a taken one fails with -EEXIST)
  * @vm_fd: the KVM VM the guest runs in. IOMMU_HW_QUEUE_ALLOC must come from
  *	the process that created it (-EPERM otherwise), as KVM's own ioctls
  * @log2size: the guest queue has 1 << @log2size entries of 16 bytes (at
@@ -83,8 +87,9 @@ enum vcmdq_sw_layout {
  * @gerror: initial GERROR register
  * @gerrorn: initial GERRORN register
  * @__reserved: 0
- * @reg_gpa: guest physical address of the register page, page aligned;
- *	the kernel takes the guest's stores to PROD and GERRORN there
+ * @reg_gpa: guest physical address of the register page, page aligned,
+ *	the same for all queues of a vIOMMU (-EINVAL otherwise); the kernel
+ *	takes the guest's stores to PROD and GERRORN there
  * @out_event_fd: the event file, O_CLOEXEC
  * @__reserved2: 0
  * @out_reg_mmap_offset: mmap() offset of the register page in the iommufd
@@ -92,8 +97,12 @@ enum vcmdq_sw_layout {
  *	registers it emulates (IDRs, CR0, ...) there, the kernel writes CONS
  *	and toggles GERROR.CMDQ_ERR (bit 0) and, main-CMDQ layout only,
  *	GERROR.MSI_CMDQ_ABT_ERR (bit 4) with atomic instructions: a VMM that
- *	changes other GERROR bits must do so atomically too. The mapping must
- *	be gone before IOMMU_DESTROY of the queue can succeed (-EBUSY)
+ *	changes other GERROR bits must do so atomically too. A mapping holds
+ *	the queue whose offset it used: IOMMU_DESTROY of that queue fails
+ *	with -EBUSY until it is unmapped, so map the offset of the queue
+ *	destroyed last (index 0, where queues are destroyed in descending
+ *	order as tegra241 requires). The page is freed with the vIOMMU's last
+ *	queue; a mapping keeps its memory, no longer updated
  * @out_reg_mmap_length: the page size
  */
 struct iommu_hw_queue_arm_smmuv3_cmdq_sw {

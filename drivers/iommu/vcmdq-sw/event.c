@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The control file of a vcmdq-sw queue (/dev/vcmdq-sw): created before the
- * queue, named in IOMMU_HW_QUEUE_ALLOC, then read for the events the
- * worker leaves to the VMM, and used to resume the queue and read its
- * counters.
+ * The event file of a vcmdq-sw queue, returned by IOMMU_HW_QUEUE_ALLOC:
+ * read() gives the VMM what the queue leaves to it, write() takes its
+ * answers, ioctl()s read the counters and set the consumer. Like iommufd's
+ * vEVENTQ and fault queue files, it is only a channel: closing it does not
+ * stop the queue, and it outlives the queue as a dead one.
  */
+#include <linux/anon_inodes.h>
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/poll.h>
@@ -28,35 +30,14 @@ void vcmdq_sw_queue_put(struct vcmdq_sw_queue *q)
 }
 
 /**
- * vcmdq_sw_queue_get_from_fd - the queue behind a control file descriptor
- * @fd: a file descriptor of the calling process
- *
- * Return: the queue with a new reference, ERR_PTR(-EBADF) if @fd is not
- * open, ERR_PTR(-EINVAL) if it is not a /dev/vcmdq-sw file.
- */
-struct vcmdq_sw_queue *vcmdq_sw_queue_get_from_fd(int fd)
-{
-	CLASS(fd, f)(fd);
-	struct vcmdq_sw_queue *q;
-
-	if (fd_empty(f))
-		return ERR_PTR(-EBADF);
-	if (fd_file(f)->f_op != &vcmdq_sw_ctl_fops)
-		return ERR_PTR(-EINVAL);
-	q = fd_file(f)->private_data;
-	kref_get(&q->ref);
-	return q;
-}
-
-/**
  * vcmdq_sw_push_event - queue an event for the VMM and wake its readers
  * @q: the queue, @q->lock held
  * @ev: the event
  *
  * The ring cannot overflow: a queue stopped for the VMM stays stopped
- * until it answers (and VCMDQ_SW_RESUME drops an EXIT it did not read), a
- * FAULT halts the queue for good and UNMAPPED comes once. That holds
- * because every event comes from a state change made under @q->lock.
+ * until it answers (and an answer drops an EXIT it did not read), and a
+ * FAULT halts the queue for good. That holds because every event comes
+ * from a state change made under @q->lock.
  */
 void vcmdq_sw_push_event(struct vcmdq_sw_queue *q,
 			 const struct vcmdq_sw_event *ev)
@@ -87,40 +68,21 @@ static void vcmdq_sw_unread(struct vcmdq_sw_queue *q,
 	spin_unlock(&q->ev_lock);
 }
 
-static int vcmdq_sw_ctl_open(struct inode *inode, struct file *file)
+static int vcmdq_sw_event_release(struct inode *inode, struct file *file)
 {
-	struct vcmdq_sw_queue *q;
-
-	q = kzalloc_obj(*q, GFP_KERNEL_ACCOUNT);
-	if (!q)
-		return -ENOMEM;
-	kref_init(&q->ref);
-	mutex_init(&q->lock);
-	spin_lock_init(&q->ev_lock);
-	init_waitqueue_head(&q->wait);
-	file->private_data = q;
-	file->f_mode |= FMODE_NOWAIT;
-	return stream_open(inode, file);
-}
-
-static int vcmdq_sw_ctl_release(struct inode *inode, struct file *file)
-{
-	struct vcmdq_sw_queue *q = file->private_data;
-
-	vcmdq_sw_stop(q);
-	vcmdq_sw_queue_put(q);
+	vcmdq_sw_queue_put(file->private_data);
 	return 0;
 }
 
 /*
- * Events are read whole; a stopped queue with none left reads as EOF.
+ * Events are read whole; a destroyed queue with none left reads as EOF.
  * Non-blocking reads (O_NONBLOCK, IOCB_NOWAIT from io_uring) return
  * -EAGAIN when there is none, so io_uring waits on poll. Only the ring's
  * spinlock is taken, never the engine's mutex: a read does not wait for
  * a worker turn. The events are copied out of the ring under it and to
  * user space after it (that may fault); what the copy misses goes back.
  */
-static ssize_t vcmdq_sw_ctl_read_iter(struct kiocb *iocb, struct iov_iter *to)
+static ssize_t vcmdq_sw_event_read_iter(struct kiocb *iocb, struct iov_iter *to)
 {
 	const size_t esz = sizeof(struct vcmdq_sw_event);
 	struct vcmdq_sw_queue *q = iocb->ki_filp->private_data;
@@ -166,7 +128,7 @@ static ssize_t vcmdq_sw_ctl_read_iter(struct kiocb *iocb, struct iov_iter *to)
 	return done * esz;
 }
 
-static __poll_t vcmdq_sw_ctl_poll(struct file *file, poll_table *wait)
+static __poll_t vcmdq_sw_event_poll(struct file *file, poll_table *wait)
 {
 	struct vcmdq_sw_queue *q = file->private_data;
 	__poll_t mask = 0;
@@ -203,32 +165,21 @@ static void vcmdq_sw_drop_exit(struct vcmdq_sw_queue *q, u32 index)
 	spin_unlock(&q->ev_lock);
 }
 
-static int vcmdq_sw_ctl_resume(struct vcmdq_sw_queue *q, void __user *uarg)
+static int vcmdq_sw_answer(struct vcmdq_sw_queue *q,
+			   const struct vcmdq_sw_response *resp)
 {
-	struct vcmdq_sw_resume arg;
-	u32 size;
 	int ret;
 
-	if (get_user(size, (u32 __user *)uarg))
-		return -EFAULT;
-	if (size < offsetofend(struct vcmdq_sw_resume, cerror))
-		return -EINVAL;
-	ret = copy_struct_from_user(&arg, sizeof(arg), uarg, size);
-	if (ret)
-		return ret;
-	if (arg.__reserved)
-		return -EINVAL;
-
 	mutex_lock(&q->lock);
-	if (!q->bound) {
+	if (q->dead) {
 		ret = -ENODEV;
-	} else if (q->e.halt != VCMDQ_EXIT || q->e.stop.index != arg.index) {
+	} else if (q->e.halt != VCMDQ_EXIT || q->e.stop.index != resp->index) {
 		ret = -EINVAL;
 	} else {
 		/* The EXIT goes only with an answer the engine took */
-		ret = vcmdq_exit_done(&q->e, arg.cerror);
+		ret = vcmdq_exit_done(&q->e, resp->cerror);
 		if (!ret) {
-			vcmdq_sw_drop_exit(q, arg.index);
+			vcmdq_sw_drop_exit(q, resp->index);
 			vcmdq_sw_kick(q);
 		}
 	}
@@ -236,7 +187,36 @@ static int vcmdq_sw_ctl_resume(struct vcmdq_sw_queue *q, void __user *uarg)
 	return ret;
 }
 
-static int vcmdq_sw_ctl_stats(struct vcmdq_sw_queue *q, void __user *uarg)
+/*
+ * Answers to EXIT events, whole records in order, as iommufd's fault queue
+ * takes page responses. Returns the bytes of the answers taken; the first
+ * one refused ends the write, or fails it if it is the first.
+ */
+static ssize_t vcmdq_sw_event_write(struct file *file, const char __user *buf,
+				    size_t count, loff_t *ppos)
+{
+	const size_t rsz = sizeof(struct vcmdq_sw_response);
+	struct vcmdq_sw_queue *q = file->private_data;
+	struct vcmdq_sw_response resp;
+	size_t done = 0;
+	int ret = 0;
+
+	if (!count || count % rsz)
+		return -EINVAL;
+	while (done < count) {
+		if (copy_from_user(&resp, buf + done, rsz)) {
+			ret = -EFAULT;
+			break;
+		}
+		ret = vcmdq_sw_answer(q, &resp);
+		if (ret)
+			break;
+		done += rsz;
+	}
+	return done ? done : ret;
+}
+
+static int vcmdq_sw_event_stats(struct vcmdq_sw_queue *q, void __user *uarg)
 {
 	struct vcmdq_sw_stats st = {};
 	u32 size;
@@ -248,6 +228,10 @@ static int vcmdq_sw_ctl_stats(struct vcmdq_sw_queue *q, void __user *uarg)
 		return -EINVAL;
 
 	mutex_lock(&q->lock);
+	if (q->dead) {
+		mutex_unlock(&q->lock);
+		return -ENODEV;
+	}
 	st.doorbells = atomic64_read(&q->doorbells);
 	st.wakes = q->wakes;
 	st.cmds = q->e.stats.cmds;
@@ -263,6 +247,7 @@ static int vcmdq_sw_ctl_stats(struct vcmdq_sw_queue *q, void __user *uarg)
 		st.latency[i] = q->latency[i];
 	st.polled = q->polled;
 	st.msi_aborts = q->msi_aborts;
+	st.poc_cleans = atomic64_read(&q->poc_cleans);
 	mutex_unlock(&q->lock);
 
 	st.size = min_t(u32, size, sizeof(st));
@@ -271,27 +256,86 @@ static int vcmdq_sw_ctl_stats(struct vcmdq_sw_queue *q, void __user *uarg)
 	return 0;
 }
 
-static long vcmdq_sw_ctl_ioctl(struct file *file, unsigned int cmd,
-			       unsigned long arg)
+static int vcmdq_sw_event_set_consumer(struct vcmdq_sw_queue *q,
+				       void __user *uarg)
+{
+	struct vcmdq_sw_consumer_mode arg;
+	u32 size;
+	int ret;
+
+	if (get_user(size, (u32 __user *)uarg))
+		return -EFAULT;
+	if (size < offsetofend(struct vcmdq_sw_consumer_mode, poll_us))
+		return -EINVAL;
+	ret = copy_struct_from_user(&arg, sizeof(arg), uarg, size);
+	if (ret)
+		return ret;
+	if (arg.__reserved)
+		return -EINVAL;
+	switch (arg.mode) {
+	case VCMDQ_SW_CONSUMER_WORKER:
+		if (arg.poll_us)
+			return -EINVAL;
+		break;
+	case VCMDQ_SW_CONSUMER_WORKER_POLL:
+		if (!arg.poll_us || arg.poll_us > VCMDQ_SW_MAX_POLL_US)
+			return -EINVAL;
+		break;
+	default:
+		return -EINVAL;
+	}
+
+	mutex_lock(&q->lock);
+	if (q->dead)
+		ret = -ENODEV;
+	else
+		WRITE_ONCE(q->poll_ns, (u64)arg.poll_us * NSEC_PER_USEC);
+	mutex_unlock(&q->lock);
+	return ret;
+}
+
+static long vcmdq_sw_event_ioctl(struct file *file, unsigned int cmd,
+				 unsigned long arg)
 {
 	struct vcmdq_sw_queue *q = file->private_data;
 
 	switch (cmd) {
-	case VCMDQ_SW_RESUME:
-		return vcmdq_sw_ctl_resume(q, (void __user *)arg);
 	case VCMDQ_SW_GET_STATS:
-		return vcmdq_sw_ctl_stats(q, (void __user *)arg);
+		return vcmdq_sw_event_stats(q, (void __user *)arg);
+	case VCMDQ_SW_SET_CONSUMER:
+		return vcmdq_sw_event_set_consumer(q, (void __user *)arg);
 	default:
 		return -ENOTTY;
 	}
 }
 
-const struct file_operations vcmdq_sw_ctl_fops = {
+static const struct file_operations vcmdq_sw_event_fops = {
 	.owner = THIS_MODULE,
-	.open = vcmdq_sw_ctl_open,
-	.release = vcmdq_sw_ctl_release,
-	.read_iter = vcmdq_sw_ctl_read_iter,
-	.poll = vcmdq_sw_ctl_poll,
-	.unlocked_ioctl = vcmdq_sw_ctl_ioctl,
+	.release = vcmdq_sw_event_release,
+	.read_iter = vcmdq_sw_event_read_iter,
+	.write = vcmdq_sw_event_write,
+	.poll = vcmdq_sw_event_poll,
+	.unlocked_ioctl = vcmdq_sw_event_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,
 };
+
+/**
+ * vcmdq_sw_event_file - a new event file of a queue
+ * @q: the queue; the file takes a reference on it
+ *
+ * Return: the file, or an ERR_PTR().
+ */
+struct file *vcmdq_sw_event_file(struct vcmdq_sw_queue *q)
+{
+	struct file *file;
+
+	kref_get(&q->ref);
+	file = anon_inode_getfile("[vcmdq-sw]", &vcmdq_sw_event_fops, q,
+				  O_RDWR | O_CLOEXEC);
+	if (IS_ERR(file)) {
+		vcmdq_sw_queue_put(q);
+		return file;
+	}
+	file->f_mode |= FMODE_NOWAIT;
+	return file;
+}
