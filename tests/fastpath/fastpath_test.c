@@ -992,9 +992,11 @@ TEST(bad_input)
 	ASSERT_EQ(0, ret) TH_LOG("valid alloc: %s", strerror(-ret));
 	EXPECT_EQ(FD_CLOEXEC, fcntl(v.evfd, F_GETFD) & FD_CLOEXEC);
 	EXPECT_EQ((uint64_t)sysconf(_SC_PAGESIZE), d.out_reg_mmap_length);
-	ALLOC("index 0 taken", -EBUSY, ok);
+	ALLOC("index 0 taken", -EEXIST, ok);
+	/* the queues of a vIOMMU share a page: one layout */
 	d = ok; d.layout = VCMDQ_SW_LAYOUT_TEGRA241;
-	ALLOC("index 0 taken, other layout", -EBUSY, d);
+	ALLOC_AT("tegra241 layout beside it, index 1", -EINVAL, d, QUEUE_GPA,
+		 len, 1, sizeof(d));
 
 	/* the event file */
 	EXPECT_EQ(-1, ioctl(v.evfd, VCMDQ_SW_GET_STATS, &st));
@@ -1442,7 +1444,7 @@ static void *race_alloc(void *arg)
 /*
  * RACERS threads allocate the queue of the same vIOMMU and index at the
  * same moment, ALLOC_ROUNDS times: each time exactly one gets it, the
- * others -EBUSY, and the queue won works (a stream every fifth round).
+ * others -EEXIST, and the queue won works (a stream every fifth round).
  * Between rounds the winner's queue is destroyed, and then its register
  * page can no longer be mapped. Nothing stays behind: no file, no mapping.
  */
@@ -1451,7 +1453,7 @@ TEST(concurrent_alloc)
 	struct alloc_racer r[RACERS];
 	pthread_barrier_t go, done;
 	pthread_t t[RACERS];
-	unsigned int round, i, streams = 0, busy_total = 0;
+	unsigned int round, i, streams = 0, taken_total = 0;
 	int fds, maps;
 	struct vmm v;
 
@@ -1465,7 +1467,7 @@ TEST(concurrent_alloc)
 		ASSERT_EQ(0, pthread_create(&t[i], NULL, race_alloc, &r[i]));
 	}
 	for (round = 0; round < ALLOC_ROUNDS; round++) {
-		unsigned int won = 0, busy = 0, winner = 0;
+		unsigned int won = 0, taken = 0, winner = 0;
 		uint64_t off;
 		void *p;
 
@@ -1478,16 +1480,16 @@ TEST(concurrent_alloc)
 				/* a second queue on the index: undo it */
 				EXPECT_EQ(0, destroy(v.st.iommufd, r[i].ret));
 				close(r[i].d.out_event_fd);
-			} else if (r[i].ret == -EBUSY) {
-				busy++;
+			} else if (r[i].ret == -EEXIST) {
+				taken++;
 			} else {
 				TH_LOG("round %u: alloc %u: %s", round, i,
 				       strerror(-r[i].ret));
 			}
 		}
-		busy_total += busy;
+		taken_total += taken;
 		EXPECT_EQ(1U, won) TH_LOG("round %u: %u allocs succeeded", round, won);
-		EXPECT_EQ(RACERS - 1U, busy) TH_LOG("round %u", round);
+		EXPECT_EQ(RACERS - 1U, taken) TH_LOG("round %u", round);
 		if (!won)
 			continue;
 		ASSERT_EQ(0, vmm_attach_queue(&v, r[winner].ret, &r[winner].d));
@@ -1511,8 +1513,8 @@ TEST(concurrent_alloc)
 	for (i = 0; i < RACERS; i++)
 		pthread_join(t[i], NULL);
 	EXPECT_EQ(fds, count_fds()) TH_LOG("files left behind");
-	printf("# concurrent_alloc: %u rounds of %u allocs at once of index 0: %u -EBUSY in all, %u streams run on the queue won\n",
-	       ALLOC_ROUNDS, RACERS, busy_total, streams);
+	printf("# concurrent_alloc: %u rounds of %u allocs at once of index 0: %u -EEXIST in all, %u streams run on the queue won\n",
+	       ALLOC_ROUNDS, RACERS, taken_total, streams);
 	printf("# trace-expect concurrent-alloc: invalidate asid=2049 " VMID_RE "\n");
 	pthread_barrier_destroy(&go);
 	pthread_barrier_destroy(&done);
