@@ -1848,4 +1848,71 @@ TEST(takeover_keeps_error_stop)
 	vmm_teardown(&v);
 }
 
+/* ---- the queues of a vIOMMU ---- */
+
+/*
+ * The queues of a vIOMMU share one register page, as the logical VCMDQs
+ * of a tegra241 VINTF do (queue i's registers at i * 0x80): each queue
+ * offers it at an mmap offset of its own, the page holds every queue's
+ * registers in its block, and the queues must agree on where the guest
+ * sees it. A mapping holds only the queue whose offset it used: queue 1
+ * is -EBUSY to destroy while its own offset is mapped and goes once that
+ * is unmapped, though queue 0's mapping of the same page stays; queue 0
+ * runs on.
+ */
+TEST(queues_share_register_page)
+{
+	struct iommu_hw_queue_arm_smmuv3_cmdq_sw d0, d1;
+	const uint64_t q1 = QUEUE_GPA + 0x1000;
+	struct vmm_batch b = {};
+	uint8_t *p1;
+	struct vmm v;
+	int id;
+
+	ASSERT_EQ(0, vmm_setup(&v, VMM_FAST, VCMDQ_SW_LAYOUT_TEGRA241, 8));
+	vmm_fill_alloc(&v, &d0);
+	ASSERT_EQ(0, vmm_alloc_queue_data(&v, &d0, 0));
+
+	vmm_fill_alloc(&v, &d1);
+	d1.reg_gpa = REG_GPA + 0x1000;
+	id = try_alloc(&v, &d1, q1, 16 << 8, 1, sizeof(d1));
+	EXPECT_EQ(-EINVAL, id) TH_LOG("queue 1 with its page elsewhere");
+	vmm_fill_alloc(&v, &d1);
+	d1.cons = 5;			/* nothing pending */
+	d1.prod = 5;
+	id = try_alloc(&v, &d1, q1, 16 << 8, 1, sizeof(d1));
+	ASSERT_LT(0, id) TH_LOG("queue 1: %s", strerror(-id));
+	EXPECT_NE(d0.out_reg_mmap_offset, d1.out_reg_mmap_offset);
+
+	/* queue 1's registers, in its block of the page queue 0 mapped */
+	EXPECT_EQ(5U, vmm_reg(&v, 0x80 + 0x0));		/* CONS */
+	EXPECT_EQ(5U, vmm_reg(&v, 0x80 + 0x4));		/* PROD */
+	/* queue 1's offset maps the same page */
+	p1 = mmap(NULL, d1.out_reg_mmap_length, PROT_READ | PROT_WRITE,
+		  MAP_SHARED, v.st.iommufd, d1.out_reg_mmap_offset);
+	ASSERT_NE(MAP_FAILED, p1);
+	__atomic_store_n((uint32_t *)(v.regs + 0x108), 0xa5a5U,
+			 __ATOMIC_RELEASE);	/* block 2: no queue there */
+	EXPECT_EQ(0xa5a5U, __atomic_load_n((uint32_t *)(p1 + 0x108),
+					   __ATOMIC_ACQUIRE));
+	EXPECT_EQ(5U, __atomic_load_n((uint32_t *)(p1 + 0x84),
+				      __ATOMIC_ACQUIRE));
+
+	EXPECT_EQ(-EBUSY, destroy(v.st.iommufd, id))
+		TH_LOG("queue 1 destroyed under a mapping of its offset");
+	ASSERT_EQ(0, munmap(p1, d1.out_reg_mmap_length));
+	EXPECT_EQ(0, destroy(v.st.iommufd, id))
+		TH_LOG("queue 1 held by queue 0's mapping");
+	close(d1.out_event_fd);
+
+	batch_add(&b, cmd_tlbi_nh_asid(0x831));
+	batch_sync(&b, false);
+	ASSERT_EQ(0, vmm_load(&v, &b, 1, 1));
+	ASSERT_EQ(0, vmm_run(&v, 20));
+	ASSERT_GUEST_OK(&v, 1);
+	EXPECT_EQ(2U, vmm_reg(&v, v.cons_off));
+	printf("# trace-expect shared-page-queue-0: invalidate asid=2097 " VMID_RE "\n");
+	vmm_teardown(&v);
+}
+
 TEST_HARNESS_MAIN
