@@ -57,6 +57,25 @@ int kvm_vm_add_slot_mem(struct kvm_vm *vm, uint64_t gpa, size_t size,
 	return 0;
 }
 
+/*
+ * Finish what the last exit left in flight without entering the guest
+ * (KVM_RUN with immediate_exit). After an MMIO exit KVM steps over the
+ * access at the next KVM_RUN, whatever PC was set meanwhile: a program
+ * loaded after one would start at its second instruction.
+ */
+static int kvm_vcpu_complete_io(struct kvm_vm *vm)
+{
+	int ret = 0;
+
+	if (!vm->run || vm->run->exit_reason != KVM_EXIT_MMIO)
+		return 0;
+	vm->run->immediate_exit = 1;
+	if (!ioctl(vm->vcpu_fd, KVM_RUN, 0) || errno != EINTR)
+		ret = fail("KVM_RUN to complete an MMIO exit");
+	vm->run->immediate_exit = 0;
+	return ret;
+}
+
 /* Copy a guest program to @ram (GPA 0), set PC 0 and x0..x(nregs-1). */
 int kvm_vm_load(struct kvm_vm *vm, void *ram, const uint8_t *start,
 		const uint8_t *end, const uint64_t *regs, unsigned int nregs)
@@ -64,6 +83,9 @@ int kvm_vm_load(struct kvm_vm *vm, void *ram, const uint8_t *start,
 	unsigned int i;
 	int ret;
 
+	ret = kvm_vcpu_complete_io(vm);
+	if (ret)
+		return ret;
 	memcpy(ram, start, end - start);
 	ret = kvm_vcpu_set_pc(vm, 0);
 	for (i = 0; !ret && i < nregs; i++)
