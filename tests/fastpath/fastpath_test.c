@@ -1422,6 +1422,7 @@ static void run_one_stream(struct __test_metadata *_metadata, struct vmm *v,
 struct alloc_racer {
 	struct vmm *v;
 	pthread_barrier_t *go, *done;
+	/* filled in before @go, read back after @done, by the main thread */
 	struct iommu_hw_queue_arm_smmuv3_cmdq_sw d;
 	int ret;			/* the queue's id, or -errno */
 };
@@ -1432,7 +1433,6 @@ static void *race_alloc(void *arg)
 	unsigned int i;
 
 	for (i = 0; i < ALLOC_ROUNDS; i++) {
-		vmm_fill_alloc(r->v, &r->d);
 		pthread_barrier_wait(r->go);
 		r->ret = try_alloc(r->v, &r->d, QUEUE_GPA, 16 << r->v->log2size,
 				   0, sizeof(r->d));
@@ -1471,6 +1471,8 @@ TEST(concurrent_alloc)
 		uint64_t off;
 		void *p;
 
+		for (i = 0; i < RACERS; i++)
+			vmm_fill_alloc(&v, &r[i].d);
 		pthread_barrier_wait(&go);
 		pthread_barrier_wait(&done);
 		for (i = 0; i < RACERS; i++) {
