@@ -946,7 +946,7 @@ TEST(bad_input)
 	d = ok; d.vm_fd = closed_fd;
 	ALLOC("vm_fd closed", -EBADF, d);
 	d = ok; d.vm_fd = v.st.iommufd;
-	ALLOC("vm_fd not a KVM VM", -EINVAL, d);
+	ALLOC("vm_fd not a KVM VM", -EBADF, d);
 	d = ok; d.reg_gpa += 4;
 	ALLOC("reg_gpa + 4", -EINVAL, d);
 	d = ok; d.prod = 0x200;

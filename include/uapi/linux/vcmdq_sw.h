@@ -59,8 +59,9 @@ enum vcmdq_sw_layout {
  * @layout: enum vcmdq_sw_layout, the same for all queues of a vIOMMU
  *	(-EINVAL otherwise); a vIOMMU has one queue per index
  *	(IOMMU_HW_QUEUE_ALLOC of a taken one fails with -EEXIST)
- * @vm_fd: the KVM VM the guest runs in. IOMMU_HW_QUEUE_ALLOC must come from
- *	the process that created it (-EPERM otherwise), as KVM's own ioctls
+ * @vm_fd: the KVM VM the guest runs in (-EBADF if it is not a KVM VM file,
+ *	as for a closed one). IOMMU_HW_QUEUE_ALLOC must come from the process
+ *	that created it (-EPERM otherwise), as KVM's own ioctls
  * @log2size: the guest queue has 1 << @log2size entries of 16 bytes (at
  *	most 19). @length of IOMMU_HW_QUEUE_ALLOC must be exactly
  *	16 << @log2size and @nesting_parent_iova aligned to it (at least 32),
@@ -89,7 +90,8 @@ enum vcmdq_sw_layout {
  * @__reserved: 0
  * @reg_gpa: guest physical address of the register page, page aligned,
  *	the same for all queues of a vIOMMU (-EINVAL otherwise); the kernel
- *	takes the guest's stores to PROD and GERRORN there
+ *	takes the guest's stores to PROD and GERRORN there and writes the
+ *	stored values into the page, where the guest reads them back
  * @out_event_fd: the event file, O_CLOEXEC
  * @__reserved2: 0
  * @out_reg_mmap_offset: mmap() offset of the register page in the iommufd
@@ -149,7 +151,8 @@ enum vcmdq_sw_event_type {
  * @__reserved: 0
  *
  * read() returns whole records (-EINVAL for a buffer smaller than one)
- * and blocks unless O_NONBLOCK; poll() reports EPOLLIN while one is
+ * and blocks unless O_NONBLOCK; once the queue is destroyed it returns the
+ * records left, then 0 (end of file). poll() reports EPOLLIN while one is
  * pending, EPOLLHUP once the queue is destroyed. There is at most one EXIT
  * outstanding.
  */
