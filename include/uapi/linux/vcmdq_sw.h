@@ -200,7 +200,7 @@ struct vcmdq_sw_response {
  *	both know
  * @__reserved: 0
  * @doorbells: guest stores to PROD taken by the kernel
- * @wakes: consumer turns that found work
+ * @wakes: worker turns that found work
  * @cmds: guest commands consumed
  * @host_cmds: commands issued to the SMMU
  * @batches: host batches issued
@@ -223,6 +223,13 @@ struct vcmdq_sw_response {
  * @poc_cleans: register updates cleaned to the point of coherency because
  *	the CPU lacks FEAT_S2FWB (the guest maps the page as Device memory and
  *	reads around the cache); 0 where it has it
+ * @inline_turns: turns run by a vCPU in its own doorbell
+ *	(VCMDQ_SW_CONSUMER_INLINE)
+ * @inline_busy: doorbells that found another consumer running and left
+ *	their PROD to it
+ * @handovers: inline turns that stopped at their bound
+ *	(VCMDQ_SW_INLINE_ENTRIES, VCMDQ_SW_INLINE_US, a pending reschedule or
+ *	signal) and left the rest to the worker
  */
 struct vcmdq_sw_stats {
 	__u32 size;
@@ -243,6 +250,9 @@ struct vcmdq_sw_stats {
 	__aligned_u64 polled;
 	__aligned_u64 msi_aborts;
 	__aligned_u64 poc_cleans;
+	__aligned_u64 inline_turns;
+	__aligned_u64 inline_busy;
+	__aligned_u64 handovers;
 };
 
 #define VCMDQ_SW_GET_STATS	_IO(VCMDQ_SW_TYPE, 0x10)
@@ -250,16 +260,29 @@ struct vcmdq_sw_stats {
 /**
  * enum vcmdq_sw_consumer - who consumes the queue after a doorbell
  * @VCMDQ_SW_CONSUMER_WORKER: a kernel worker thread of the VMM, woken by
- *	the doorbell (the default)
+ *	the doorbell
  * @VCMDQ_SW_CONSUMER_WORKER_POLL: the same worker, which after a turn that
  *	caught up with PROD keeps its CPU for up to @poll_us waiting for the
  *	next doorbell before it sleeps, trading CPU time for wake-up latency
  *	(as vhost-net's busyloop_timeout)
+ * @VCMDQ_SW_CONSUMER_INLINE: the vCPU whose PROD store rang the doorbell
+ *	consumes the queue itself, in its doorbell, before it returns to the
+ *	guest (the default). One consumer at a time: a vCPU that finds one
+ *	running leaves its PROD to it, and the running one looks at PROD again
+ *	before it lets go, so no doorbell is lost. A store consumes at most
+ *	VCMDQ_SW_INLINE_ENTRIES entries for at most VCMDQ_SW_INLINE_US and
+ *	stops early if the vCPU thread must reschedule or has a signal
+ *	pending; the worker finishes what is left. CMD_SYNC MSIs are written
+ *	through the vCPU, so a dirty ring logs them
  */
 enum vcmdq_sw_consumer {
 	VCMDQ_SW_CONSUMER_WORKER = 0,
 	VCMDQ_SW_CONSUMER_WORKER_POLL = 1,
+	VCMDQ_SW_CONSUMER_INLINE = 2,
 };
+
+#define VCMDQ_SW_INLINE_ENTRIES	256
+#define VCMDQ_SW_INLINE_US	1000
 
 #define VCMDQ_SW_MAX_POLL_US	1000
 
