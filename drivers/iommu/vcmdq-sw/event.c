@@ -183,7 +183,7 @@ static int vcmdq_sw_answer(struct vcmdq_sw_queue *q,
 			vcmdq_sw_kick(q);
 		}
 	}
-	mutex_unlock(&q->lock);
+	vcmdq_sw_unlock(q);
 	return ret;
 }
 
@@ -229,7 +229,7 @@ static int vcmdq_sw_event_stats(struct vcmdq_sw_queue *q, void __user *uarg)
 
 	mutex_lock(&q->lock);
 	if (q->dead) {
-		mutex_unlock(&q->lock);
+		vcmdq_sw_unlock(q);
 		return -ENODEV;
 	}
 	st.doorbells = atomic64_read(&q->doorbells);
@@ -248,7 +248,10 @@ static int vcmdq_sw_event_stats(struct vcmdq_sw_queue *q, void __user *uarg)
 	st.polled = q->polled;
 	st.msi_aborts = q->msi_aborts;
 	st.poc_cleans = atomic64_read(&q->poc_cleans);
-	mutex_unlock(&q->lock);
+	st.inline_turns = q->inline_turns;
+	st.inline_busy = atomic64_read(&q->inline_busy);
+	st.handovers = q->handovers;
+	vcmdq_sw_unlock(q);
 
 	st.size = min_t(u32, size, sizeof(st));
 	if (copy_to_user(uarg, &st, st.size))
@@ -274,6 +277,7 @@ static int vcmdq_sw_event_set_consumer(struct vcmdq_sw_queue *q,
 		return -EINVAL;
 	switch (arg.mode) {
 	case VCMDQ_SW_CONSUMER_WORKER:
+	case VCMDQ_SW_CONSUMER_INLINE:
 		if (arg.poll_us)
 			return -EINVAL;
 		break;
@@ -286,11 +290,13 @@ static int vcmdq_sw_event_set_consumer(struct vcmdq_sw_queue *q,
 	}
 
 	mutex_lock(&q->lock);
-	if (q->dead)
+	if (q->dead) {
 		ret = -ENODEV;
-	else
+	} else {
 		WRITE_ONCE(q->poll_ns, (u64)arg.poll_us * NSEC_PER_USEC);
-	mutex_unlock(&q->lock);
+		WRITE_ONCE(q->consumer, arg.mode);
+	}
+	vcmdq_sw_unlock(q);
 	return ret;
 }
 

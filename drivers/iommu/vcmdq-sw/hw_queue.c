@@ -390,6 +390,7 @@ static int vcmdq_sw_cmdq_init(struct arm_vsmmu_sw_cmdq *core, u32 index,
 	q->viommu = hw_queue->viommu;
 	q->pages = hw_queue->pages;
 	q->pin_off = offset_in_page(hw_queue->base_addr);
+	q->consumer = VCMDQ_SW_CONSUMER_INLINE;
 	vcmdq_sw_set_offsets(q, data.layout, index);
 	ret = vcmdq_engine_init(&q->e, &cfg, &vcmdq_sw_engine_ops, q, NULL);
 	hwq->q = q;
@@ -421,7 +422,7 @@ static int vcmdq_sw_cmdq_init(struct arm_vsmmu_sw_cmdq *core, u32 index,
 	/* Whatever the guest queued before the doorbells existed */
 	mutex_lock(&q->lock);
 	vcmdq_sw_kick(q);
-	mutex_unlock(&q->lock);
+	vcmdq_sw_unlock(q);
 	return 0;
 
 err_fput:

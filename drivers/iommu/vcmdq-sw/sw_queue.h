@@ -42,6 +42,8 @@ struct vhost_task;
 #define VCMDQ_SW_MAX_EVENTS	8
 /* Guest entries consumed per worker turn before it yields the CPU */
 #define VCMDQ_SW_BUDGET		4096
+/* Entries an inline turn consumes between checks of its time bound */
+#define VCMDQ_SW_INLINE_CHUNK	32
 
 /* Bits of vcmdq_sw_queue.flags */
 #define VCMDQ_SW_KICKED		0	/* the worker has something to look at */
@@ -50,9 +52,11 @@ struct vhost_task;
 /**
  * struct vcmdq_sw_queue - a software VCMDQ
  * @ref: see the lifetimes above
- * @lock: serializes the engine between the worker, the event file's
- *	write() and ioctls, and destroy. The worker holds it for a whole turn,
- *	CMD_SYNC waits on the SMMU included
+ * @lock: serializes the engine between its consumers (the worker, a vCPU
+ *	in its doorbell), the event file's write() and ioctls, and destroy.
+ *	A consumer holds it for a whole turn, CMD_SYNC waits on the SMMU
+ *	included. Holders other than consumers release it with
+ *	vcmdq_sw_unlock() (see worker.c for why)
  * @ev_lock: protects the event ring; taken alone or inside @lock, never
  *	held across anything that sleeps. read() and poll() of the event file
  *	take only it, so they never wait for a worker turn
@@ -61,6 +65,10 @@ struct vhost_task;
  * @kick_ns: ktime of the first doorbell not yet served, 0 if none; atomic
  * @doorbells: PROD stores taken; atomic
  * @poc_cleans: register updates cleaned to the point of coherency; atomic
+ * @inline_busy: doorbells that left their PROD to a running consumer;
+ *	atomic
+ * @consumer: enum vcmdq_sw_consumer; written under @lock, read by the
+ *	doorbells with READ_ONCE()
  * @poll_ns: how long the worker waits for a doorbell before sleeping;
  *	written under @lock, read by the worker with READ_ONCE()
  *
@@ -93,6 +101,8 @@ struct vhost_task;
  *	for read() and poll()
  * @e: the command engine
  * @wakes: worker turns that found work
+ * @inline_turns: turns run by a vCPU in its doorbell
+ * @handovers: inline turns that left the rest to the worker
  * @polled: turns that began while the worker was still polling
  * @faults: FAULT events
  * @msi_aborts: CMD_SYNC MSIs that hit no guest memory
@@ -113,6 +123,8 @@ struct vcmdq_sw_queue {
 	atomic64_t kick_ns;
 	atomic64_t doorbells;
 	atomic64_t poc_cleans;
+	atomic64_t inline_busy;
+	u32 consumer;
 	u64 poll_ns;
 
 	u32 id;
@@ -136,6 +148,8 @@ struct vcmdq_sw_queue {
 	bool dead;
 	struct vcmdq_engine e;
 	u64 wakes;
+	u64 inline_turns;
+	u64 handovers;
 	u64 polled;
 	u64 faults;
 	u64 msi_aborts;
@@ -159,6 +173,7 @@ extern const struct arm_vsmmu_sw_cmdq_ops vcmdq_sw_cmdq_ops;
 /* worker.c */
 extern const struct vcmdq_ops vcmdq_sw_engine_ops;
 void vcmdq_sw_kick(struct vcmdq_sw_queue *q);
+void vcmdq_sw_unlock(struct vcmdq_sw_queue *q);
 void vcmdq_sw_set_reg(struct vcmdq_sw_queue *q, u32 off, u32 val);
 void vcmdq_sw_doorbell_prod(void *data);
 void vcmdq_sw_doorbell_gerrorn(void *data);

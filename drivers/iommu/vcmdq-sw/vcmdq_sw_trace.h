@@ -71,6 +71,16 @@ TRACE_EVENT(vcmdq_sw_msi_abort,
 		      __entry->index, __entry->addr, __entry->gerror)
 );
 
+TRACE_EVENT(vcmdq_sw_handover,
+	    TP_PROTO(u32 qid, u32 cons),
+	    TP_ARGS(qid, cons),
+	    TP_STRUCT__entry(__field(u32, qid)
+			     __field(u32, cons)),
+	    TP_fast_assign(__entry->qid = qid;
+			   __entry->cons = cons;),
+	    TP_printk("q=%u cons=0x%x", __entry->qid, __entry->cons)
+);
+
 TRACE_EVENT(vcmdq_sw_exit,
 	    TP_PROTO(u32 qid, u32 index, u8 op),
 	    TP_ARGS(qid, index, op),

@@ -237,7 +237,26 @@ const struct vcmdq_ops vcmdq_sw_engine_ops = {
 	.sid = vcmdq_sw_sid,
 };
 
-/* ---- waking the worker ---- */
+/* ---- who consumes the queue ---- */
+
+/*
+ * One consumer at a time, the holder of q->lock: the worker, or a vCPU in
+ * its own doorbell (VCMDQ_SW_CONSUMER_INLINE). No doorbell is lost:
+ *
+ *   doorbell (vCPU B)                   a holder of q->lock (A)
+ *   PROD stored in the page (ksdb)      test_and_clear_bit(KICKED)
+ *   set_bit(KICKED)                     read PROD, consume
+ *   smp_mb__after_atomic()              mutex_unlock()
+ *   mutex_trylock() fails: return       smp_mb()
+ *                                       test_bit(KICKED): look again
+ *
+ * Both sides store, then load what the other stores, with a full barrier
+ * between: if B's trylock saw A still holding the lock, A's test_bit sees
+ * B's KICKED. A consumer (the worker, an inline vCPU) then takes another
+ * turn; any other holder (the event file's ioctls, setup) hands the kick
+ * to the worker (vcmdq_sw_unlock()). A's test_and_clear_bit() is ordered
+ * before its read of PROD, so a store it did not see sets KICKED again.
+ */
 
 static void __vcmdq_sw_kick(struct vcmdq_sw_queue *q)
 {
@@ -260,6 +279,137 @@ void vcmdq_sw_kick(struct vcmdq_sw_queue *q)
 		__vcmdq_sw_kick(q);
 }
 
+/**
+ * vcmdq_sw_unlock - release @q->lock taken by anything but a consumer
+ * @q: the queue
+ *
+ * A doorbell may have found the lock taken and left its PROD to the
+ * holder (see above): the worker takes it.
+ */
+void vcmdq_sw_unlock(struct vcmdq_sw_queue *q)
+{
+	bool dead = q->dead;
+
+	mutex_unlock(&q->lock);
+	smp_mb();	/* the unlock before the test; see above */
+	if (!dead && test_bit(VCMDQ_SW_KICKED, &q->flags))
+		vhost_task_wake(q->worker);
+}
+
+static void vcmdq_sw_account(struct vcmdq_sw_queue *q, u64 since)
+{
+	u64 us = (ktime_get_ns() - since) / NSEC_PER_USEC;
+	unsigned int b = us < 2 ? 0 : ilog2(us);
+
+	q->latency[min_t(unsigned int, b, VCMDQ_SW_LAT_BUCKETS - 1)]++;
+}
+
+/*
+ * Consume at most @budget entries. Return VCMDQ_MORE if the budget ran
+ * out with work left (the caller goes on or hands over), else why the
+ * engine stopped (VCMDQ_IDLE: caught up with PROD).
+ */
+static enum vcmdq_status vcmdq_sw_turn(struct vcmdq_sw_queue *q, u32 budget)
+{
+	u64 since = atomic64_xchg(&q->kick_ns, 0);
+	enum vcmdq_status st;
+	u32 gerror, gerrorn;
+
+	lockdep_assert_held(&q->lock);
+	if (q->dead)
+		return VCMDQ_IDLE;
+
+	/* GERRORN caught up with GERROR: the guest acknowledged CMDQ_ERR */
+	gerror = le32_to_cpu(READ_ONCE(*vcmdq_sw_reg(q, q->gerror_off)));
+	gerrorn = le32_to_cpu(READ_ONCE(*vcmdq_sw_reg(q, q->gerrorn_off)));
+	if (q->e.halt == VCMDQ_CERROR && !((gerror ^ gerrorn) & GERROR_CMDQ_ERR))
+		vcmdq_error_ack(&q->e);
+
+	st = vcmdq_process(&q->e,
+			   le32_to_cpu(READ_ONCE(*vcmdq_sw_reg(q, q->prod_off))),
+			   budget);
+	if (st == VCMDQ_MORE) {
+		/* The latency runs from the same doorbell */
+		if (since)
+			atomic64_cmpxchg(&q->kick_ns, 0, since);
+		return st;
+	}
+	if (since && st == VCMDQ_IDLE)
+		vcmdq_sw_account(q, since);
+	return st;
+}
+
+/*
+ * An inline turn: the vCPU consumes until PROD, at most
+ * VCMDQ_SW_INLINE_ENTRIES entries for at most VCMDQ_SW_INLINE_US, and not
+ * past a pending reschedule or signal of its thread. Return true if it
+ * stopped there with work left: the worker is to finish it.
+ */
+static bool vcmdq_sw_turn_inline(struct vcmdq_sw_queue *q)
+{
+	u64 end = ktime_get_ns() + VCMDQ_SW_INLINE_US * NSEC_PER_USEC;
+	u32 left = VCMDQ_SW_INLINE_ENTRIES;
+	u32 chunk;
+
+	lockdep_assert_held(&q->lock);
+	if (q->dead)
+		return false;
+	q->inline_turns++;
+	for (;;) {
+		chunk = min_t(u32, left, VCMDQ_SW_INLINE_CHUNK);
+		if (vcmdq_sw_turn(q, chunk) != VCMDQ_MORE)
+			return false;
+		left -= chunk;
+		if (!left || ktime_get_ns() >= end || need_resched() ||
+		    signal_pending(current)) {
+			q->handovers++;
+			trace_vcmdq_sw_handover(q->id, q->e.cons);
+			return true;
+		}
+	}
+}
+
+/*
+ * The vCPU that rang the doorbell consumes the queue, unless a consumer
+ * is running: then it only leaves its PROD (KICKED) to it.
+ */
+static void vcmdq_sw_consume_inline(struct vcmdq_sw_queue *q)
+{
+	bool handover;
+
+	for (;;) {
+		/* Pairs with the holder's smp_mb() after unlocking */
+		smp_mb__after_atomic();
+		if (!mutex_trylock(&q->lock)) {
+			atomic64_inc(&q->inline_busy);
+			return;
+		}
+		clear_bit(VCMDQ_SW_KICKED, &q->flags);
+		smp_mb__after_atomic();	/* before reading PROD */
+		handover = vcmdq_sw_turn_inline(q);
+		if (handover)
+			set_bit(VCMDQ_SW_KICKED, &q->flags);
+		mutex_unlock(&q->lock);
+		if (handover) {
+			vhost_task_wake(q->worker);
+			return;
+		}
+		smp_mb();	/* the unlock before the test; see above */
+		if (!test_bit(VCMDQ_SW_KICKED, &q->flags))
+			return;
+	}
+}
+
+static void vcmdq_sw_doorbell(struct vcmdq_sw_queue *q)
+{
+	if (READ_ONCE(q->consumer) != VCMDQ_SW_CONSUMER_INLINE) {
+		__vcmdq_sw_kick(q);
+		return;
+	}
+	set_bit(VCMDQ_SW_KICKED, &q->flags);
+	vcmdq_sw_consume_inline(q);
+}
+
 /* The guest stored PROD (vCPU context, see ksdb_register()). */
 void vcmdq_sw_doorbell_prod(void *data)
 {
@@ -271,7 +421,7 @@ void vcmdq_sw_doorbell_prod(void *data)
 	atomic64_cmpxchg(&q->kick_ns, 0, ktime_get_ns());
 	trace_vcmdq_sw_doorbell(q->id,
 				le32_to_cpu(READ_ONCE(*vcmdq_sw_reg(q, q->prod_off))));
-	__vcmdq_sw_kick(q);
+	vcmdq_sw_doorbell(q);
 }
 
 /* The guest stored GERRORN: it may have acknowledged a command error. */
@@ -280,51 +430,10 @@ void vcmdq_sw_doorbell_gerrorn(void *data)
 	struct vcmdq_sw_queue *q = data;
 
 	vcmdq_sw_clean(q, q->gerrorn_off);
-	__vcmdq_sw_kick(q);
+	vcmdq_sw_doorbell(q);
 }
 
 /* ---- the worker ---- */
-
-static void vcmdq_sw_account(struct vcmdq_sw_queue *q, u64 since)
-{
-	u64 us = (ktime_get_ns() - since) / NSEC_PER_USEC;
-	unsigned int b = us < 2 ? 0 : ilog2(us);
-
-	q->latency[min_t(unsigned int, b, VCMDQ_SW_LAT_BUCKETS - 1)]++;
-}
-
-static void vcmdq_sw_turn(struct vcmdq_sw_queue *q)
-{
-	u64 since = atomic64_xchg(&q->kick_ns, 0);
-	enum vcmdq_status st;
-	u32 gerror, gerrorn;
-
-	lockdep_assert_held(&q->lock);
-	if (q->dead)
-		return;
-	q->wakes++;
-	if (test_and_clear_bit(VCMDQ_SW_POLLED, &q->flags))
-		q->polled++;
-
-	/* GERRORN caught up with GERROR: the guest acknowledged CMDQ_ERR */
-	gerror = le32_to_cpu(READ_ONCE(*vcmdq_sw_reg(q, q->gerror_off)));
-	gerrorn = le32_to_cpu(READ_ONCE(*vcmdq_sw_reg(q, q->gerrorn_off)));
-	if (q->e.halt == VCMDQ_CERROR && !((gerror ^ gerrorn) & GERROR_CMDQ_ERR))
-		vcmdq_error_ack(&q->e);
-
-	st = vcmdq_process(&q->e,
-			   le32_to_cpu(READ_ONCE(*vcmdq_sw_reg(q, q->prod_off))),
-			   VCMDQ_SW_BUDGET);
-	if (st == VCMDQ_MORE) {
-		/* Yield, then go on; the latency runs from the same doorbell */
-		if (since)
-			atomic64_cmpxchg(&q->kick_ns, 0, since);
-		set_bit(VCMDQ_SW_KICKED, &q->flags);
-		return;
-	}
-	if (since && st == VCMDQ_IDLE)
-		vcmdq_sw_account(q, since);
-}
 
 /*
  * Keep the CPU a little for the guest's next doorbell: it then finds the
@@ -361,7 +470,14 @@ bool vcmdq_sw_work(void *data)
 	__set_current_state(TASK_RUNNING);
 
 	mutex_lock(&q->lock);
-	vcmdq_sw_turn(q);
+	if (!q->dead) {
+		q->wakes++;
+		if (test_and_clear_bit(VCMDQ_SW_POLLED, &q->flags))
+			q->polled++;
+		/* Yield after the budget, then go on */
+		if (vcmdq_sw_turn(q, VCMDQ_SW_BUDGET) == VCMDQ_MORE)
+			set_bit(VCMDQ_SW_KICKED, &q->flags);
+	}
 	mutex_unlock(&q->lock);
 	cond_resched();
 	if (READ_ONCE(q->poll_ns))
