@@ -1003,9 +1003,14 @@ TEST(bad_input)
 	EXPECT_EQ(EINVAL, errno) TH_LOG("GET_STATS of size 8");
 	EXPECT_EQ(-1, ioctl(v.evfd, _IO(VCMDQ_SW_TYPE, 0x1f), 0));
 	EXPECT_EQ(ENOTTY, errno);
-	cm.mode = 2;
+	cm.mode = VCMDQ_SW_CONSUMER_INLINE + 1;
 	EXPECT_EQ(-1, ioctl(v.evfd, VCMDQ_SW_SET_CONSUMER, &cm));
-	EXPECT_EQ(EINVAL, errno) TH_LOG("consumer mode 2");
+	EXPECT_EQ(EINVAL, errno) TH_LOG("consumer mode 3");
+	cm.mode = VCMDQ_SW_CONSUMER_INLINE;
+	cm.poll_us = 10;
+	EXPECT_EQ(-1, ioctl(v.evfd, VCMDQ_SW_SET_CONSUMER, &cm));
+	EXPECT_EQ(EINVAL, errno) TH_LOG("inline with polling");
+	cm.poll_us = 0;
 	cm.mode = VCMDQ_SW_CONSUMER_WORKER_POLL;
 	EXPECT_EQ(-1, ioctl(v.evfd, VCMDQ_SW_SET_CONSUMER, &cm));
 	EXPECT_EQ(EINVAL, errno) TH_LOG("polling 0 us");
