@@ -315,6 +315,33 @@ static void test_stops(void)
 	CHECK(e.halt == VCMDQ_IDLE && vcmdq_cons_value(&e) == 0x9,
 	      "restore without ERR is a reset: 0x%x", vcmdq_cons_value(&e));
 	tap_result(!failed, "restore keeps an error stop: no re-run, no second CMDQ_ERR");
+
+	/* A queue paused for migration, and taken over with an exit pending */
+	failed = false;
+	vcmdq_engine_init(&e, &cfg, &mini_ops, &m, &map);
+	m = (struct mini){ 0 };
+	m.q[0].w[0] = 0x11;
+	m.q[1].w[0] = 0x11;
+	CHECK(vcmdq_process(&e, 1, 1) == VCMDQ_IDLE && m.issued == 1 &&
+	      m.syncs == 0 && e.unsynced, "a TLBI without a sync leaves it unsynced");
+	CHECK(vcmdq_quiesce(&e) == 0 && m.syncs == 1 && !e.unsynced,
+	      "quiesce issues the host sync: syncs %u", m.syncs);
+	CHECK(vcmdq_quiesce(&e) == 0 && m.syncs == 1, "nothing more to sync");
+	{
+		const struct vcmdq_cmd ste = { .w = { 0x03 | 0x42ULL << 32, 0 } };
+
+		m.q[3] = ste;
+		m.q[4].w[0] = 0x46;
+		vcmdq_restore_exit(&e, 3, &ste);
+		CHECK(e.halt == VCMDQ_EXIT && e.stop.index == 3 &&
+		      e.stop.cmd.w[0] == ste.w[0] &&
+		      vcmdq_process(&e, 5, ~0U) == VCMDQ_EXIT && e.stats.cmds == 1,
+		      "restored exit is pending at 3, nothing runs");
+		CHECK(vcmdq_exit_done(&e, VCMDQ_CERROR_NONE) == 0 &&
+		      m.cons_reg == 4 && vcmdq_process(&e, 5, ~0U) == VCMDQ_IDLE &&
+		      m.cons_reg == 5, "answered, it goes on: 0x%x", m.cons_reg);
+	}
+	tap_result(!failed, "quiesce syncs what was issued; restore of a pending exit");
 }
 
 static u32 sid_calls;

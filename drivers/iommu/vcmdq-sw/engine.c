@@ -146,6 +146,28 @@ void vcmdq_restore(struct vcmdq_engine *e, u32 cons_reg)
 }
 EXPORT_SYMBOL_NS_GPL(vcmdq_restore, "VCMDQ_SW");
 
+/**
+ * vcmdq_restore_exit() - take over a queue stopped for the VMM
+ * @e: engine (main-CMDQ layout)
+ * @cons: CONS pointer, at the entry the queue stopped before
+ * @cmd: that entry as the previous consumer read it
+ *
+ * The queue starts stopped with VCMDQ_EXIT at @cons, as if it had just
+ * read @cmd there; vcmdq_exit_done() answers it. Does not publish.
+ */
+void vcmdq_restore_exit(struct vcmdq_engine *e, u32 cons,
+			const struct vcmdq_cmd *cmd)
+{
+	vcmdq_reset(e, cons);
+	e->halt = VCMDQ_EXIT;
+	e->stop.status = VCMDQ_EXIT;
+	e->stop.index = e->cons;
+	e->stop.cmd = *cmd;
+	e->stop.cerror = VCMDQ_CERROR_NONE;
+	e->stop.err = 0;
+}
+EXPORT_SYMBOL_NS_GPL(vcmdq_restore_exit, "VCMDQ_SW");
+
 static void vcmdq_publish(struct vcmdq_engine *e)
 {
 	e->pub = vcmdq_cons_value(e);
@@ -423,6 +445,25 @@ out:
 	return st;
 }
 EXPORT_SYMBOL_NS_GPL(vcmdq_process, "VCMDQ_SW");
+
+/**
+ * vcmdq_quiesce() - complete on the host what the queue has issued
+ * @e: engine, between vcmdq_process() calls
+ *
+ * vcmdq_process() may return (budget spent, a stop) with host commands
+ * issued but no host CMD_SYNC after them, as an SMMU's CONS may pass
+ * commands it has not completed. Issue that CMD_SYNC and wait for it, so
+ * nothing the queue took is still in flight on the host.
+ *
+ * Return: 0, or the backend's error (the commands still want a sync).
+ */
+int vcmdq_quiesce(struct vcmdq_engine *e)
+{
+	if (!e->unsynced)
+		return 0;
+	return vcmdq_flush(e, true);
+}
+EXPORT_SYMBOL_NS_GPL(vcmdq_quiesce, "VCMDQ_SW");
 
 /**
  * vcmdq_exit_done() - the VMM finished the command the queue stopped at

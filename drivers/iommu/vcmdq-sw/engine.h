@@ -227,6 +227,9 @@ int vcmdq_engine_init(struct vcmdq_engine *e, const struct vcmdq_config *cfg,
 		      const struct vcmdq_sidmap *sids);
 void vcmdq_reset(struct vcmdq_engine *e, u32 cons);
 void vcmdq_restore(struct vcmdq_engine *e, u32 cons_reg);
+void vcmdq_restore_exit(struct vcmdq_engine *e, u32 cons,
+			const struct vcmdq_cmd *cmd);
+int vcmdq_quiesce(struct vcmdq_engine *e);
 enum vcmdq_status vcmdq_process(struct vcmdq_engine *e, u32 prod, u32 budget);
 int vcmdq_exit_done(struct vcmdq_engine *e, enum vcmdq_cerror cerror);
 int vcmdq_error_ack(struct vcmdq_engine *e);

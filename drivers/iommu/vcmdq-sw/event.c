@@ -300,6 +300,187 @@ static int vcmdq_sw_event_set_consumer(struct vcmdq_sw_queue *q,
 	return ret;
 }
 
+static int vcmdq_sw_event_pause(struct vcmdq_sw_queue *q)
+{
+	int ret = 0;
+
+	/* The running turn stops at its next host batch */
+	set_bit(VCMDQ_SW_PAUSE_REQ, &q->flags);
+	mutex_lock(&q->lock);
+	if (q->dead) {
+		ret = -ENODEV;
+	} else {
+		q->paused = true;
+		if (vcmdq_quiesce(&q->e))
+			ret = -EIO;
+	}
+	clear_bit(VCMDQ_SW_PAUSE_REQ, &q->flags);
+	mutex_unlock(&q->lock);
+	return ret;
+}
+
+static int vcmdq_sw_event_unpause(struct vcmdq_sw_queue *q)
+{
+	int ret = 0;
+
+	mutex_lock(&q->lock);
+	if (q->dead) {
+		ret = -ENODEV;
+	} else {
+		q->paused = false;
+		vcmdq_sw_kick(q);
+	}
+	vcmdq_sw_unlock(q);
+	return ret;
+}
+
+static u32 vcmdq_sw_reg_read(struct vcmdq_sw_queue *q, u32 off)
+{
+	return le32_to_cpu(READ_ONCE(*(__le32 *)(q->regs + off)));
+}
+
+static int vcmdq_sw_event_get_state(struct vcmdq_sw_queue *q,
+				    void __user *uarg)
+{
+	struct vcmdq_sw_state st = {};
+	u32 size;
+	int ret = 0;
+
+	if (get_user(size, (u32 __user *)uarg))
+		return -EFAULT;
+	if (size < offsetofend(struct vcmdq_sw_state, exit_cmd))
+		return -EINVAL;
+
+	mutex_lock(&q->lock);
+	if (q->dead) {
+		ret = -ENODEV;
+	} else if (!q->paused) {
+		ret = -EBUSY;
+	} else {
+		st.version = VCMDQ_SW_STATE_VERSION;
+		st.cons = vcmdq_cons_value(&q->e);
+		st.prod = vcmdq_sw_reg_read(q, q->prod_off);
+		st.gerror = vcmdq_sw_reg_read(q, q->gerror_off);
+		st.gerrorn = vcmdq_sw_reg_read(q, q->gerrorn_off);
+		switch (q->e.halt) {
+		case VCMDQ_EXIT:
+			st.halt = VCMDQ_SW_HALT_EXIT;
+			st.exit_cmd[0] = q->e.stop.cmd.w[0];
+			st.exit_cmd[1] = q->e.stop.cmd.w[1];
+			break;
+		case VCMDQ_CERROR:
+			st.halt = VCMDQ_SW_HALT_CERROR;
+			break;
+		case VCMDQ_FAULT:
+			st.halt = VCMDQ_SW_HALT_FAULT;
+			break;
+		default:
+			st.halt = VCMDQ_SW_HALT_NONE;
+			break;
+		}
+	}
+	mutex_unlock(&q->lock);
+	if (ret)
+		return ret;
+
+	st.size = min_t(u32, size, sizeof(st));
+	if (copy_to_user(uarg, &st, st.size))
+		return -EFAULT;
+	return 0;
+}
+
+/* Drop every EXIT event not read yet: the state replaces them. */
+static void vcmdq_sw_drop_exits(struct vcmdq_sw_queue *q)
+{
+	struct vcmdq_sw_event keep[VCMDQ_SW_MAX_EVENTS];
+	unsigned int i, n = 0;
+
+	spin_lock(&q->ev_lock);
+	for (i = 0; i < q->ev_count; i++) {
+		struct vcmdq_sw_event *ev =
+			&q->events[(q->ev_head + i) % VCMDQ_SW_MAX_EVENTS];
+
+		if (ev->type != VCMDQ_SW_EVENT_EXIT)
+			keep[n++] = *ev;
+	}
+	for (i = 0; i < n; i++)
+		q->events[i] = keep[i];
+	q->ev_head = 0;
+	q->ev_count = n;
+	spin_unlock(&q->ev_lock);
+}
+
+static int vcmdq_sw_state_check(const struct vcmdq_sw_queue *q,
+				const struct vcmdq_sw_state *st)
+{
+	u32 ptr_mask = (2U << q->e.cfg.log2size) - 1;
+	u32 err = vcmdq_field_get(VCMDQ_CONS_ERR, st->cons);
+
+	if (st->version != VCMDQ_SW_STATE_VERSION || st->__reserved)
+		return -EINVAL;
+	if ((st->prod & ~ptr_mask) || (st->cons & ~(ptr_mask | VCMDQ_CONS_ERR)))
+		return -EINVAL;
+	switch (st->halt) {
+	case VCMDQ_SW_HALT_NONE:
+		return err ? -EINVAL : 0;
+	case VCMDQ_SW_HALT_CERROR:
+		return err && err <= VCMDQ_CERROR_ATC_INV_SYNC ? 0 : -EINVAL;
+	case VCMDQ_SW_HALT_EXIT:
+		return err || q->e.cfg.layout != VCMDQ_LAYOUT_SMMUV3 ?
+		       -EINVAL : 0;
+	default:
+		return -EINVAL;
+	}
+}
+
+static int vcmdq_sw_event_set_state(struct vcmdq_sw_queue *q,
+				    void __user *uarg)
+{
+	struct vcmdq_sw_event ev = { .type = VCMDQ_SW_EVENT_EXIT };
+	struct vcmdq_cmd cmd;
+	struct vcmdq_sw_state st;
+	u32 size;
+	int ret;
+
+	if (get_user(size, (u32 __user *)uarg))
+		return -EFAULT;
+	if (size < offsetofend(struct vcmdq_sw_state, exit_cmd))
+		return -EINVAL;
+	ret = copy_struct_from_user(&st, sizeof(st), uarg, size);
+	if (ret)
+		return ret;
+
+	mutex_lock(&q->lock);
+	if (q->dead)
+		ret = -ENODEV;
+	else if (!q->paused)
+		ret = -EBUSY;
+	else
+		ret = vcmdq_sw_state_check(q, &st);
+	if (ret)
+		goto out;
+
+	vcmdq_sw_set_reg(q, q->gerror_off, st.gerror);
+	vcmdq_sw_set_reg(q, q->gerrorn_off, st.gerrorn);
+	vcmdq_sw_set_reg(q, q->prod_off, st.prod);
+	vcmdq_sw_drop_exits(q);
+	if (st.halt == VCMDQ_SW_HALT_EXIT) {
+		cmd.w[0] = st.exit_cmd[0];
+		cmd.w[1] = st.exit_cmd[1];
+		vcmdq_restore_exit(&q->e, st.cons, &cmd);
+		ev.index = q->e.cons;
+		ev.cmd[0] = cmd.w[0];
+		ev.cmd[1] = cmd.w[1];
+		vcmdq_sw_push_event(q, &ev);
+	} else {
+		vcmdq_restore(&q->e, st.cons);
+	}
+	vcmdq_sw_set_reg(q, q->cons_off, vcmdq_cons_value(&q->e));
+out:
+	mutex_unlock(&q->lock);
+	return ret;
+}
+
 static long vcmdq_sw_event_ioctl(struct file *file, unsigned int cmd,
 				 unsigned long arg)
 {
@@ -310,6 +491,14 @@ static long vcmdq_sw_event_ioctl(struct file *file, unsigned int cmd,
 		return vcmdq_sw_event_stats(q, (void __user *)arg);
 	case VCMDQ_SW_SET_CONSUMER:
 		return vcmdq_sw_event_set_consumer(q, (void __user *)arg);
+	case VCMDQ_SW_PAUSE:
+		return vcmdq_sw_event_pause(q);
+	case VCMDQ_SW_UNPAUSE:
+		return vcmdq_sw_event_unpause(q);
+	case VCMDQ_SW_GET_STATE:
+		return vcmdq_sw_event_get_state(q, (void __user *)arg);
+	case VCMDQ_SW_SET_STATE:
+		return vcmdq_sw_event_set_state(q, (void __user *)arg);
 	default:
 		return -ENOTTY;
 	}

@@ -306,7 +306,8 @@ static int vcmdq_sw_check(const struct iommu_hw_queue_arm_smmuv3_cmdq_sw *d,
 {
 	u32 ptr_mask;
 
-	if (d->flags || d->__reserved || d->__reserved2 ||
+	if ((d->flags & ~VCMDQ_SW_ALLOC_PAUSED) || d->__reserved ||
+	    d->__reserved2 ||
 	    d->layout > VCMDQ_SW_LAYOUT_TEGRA241 ||
 	    d->log2size > VCMDQ_MAX_LOG2SIZE ||
 	    (d->caps & ~(VCMDQ_SW_CAP_MSI | VCMDQ_SW_CAP_SEV)) ||
@@ -391,6 +392,7 @@ static int vcmdq_sw_cmdq_init(struct arm_vsmmu_sw_cmdq *core, u32 index,
 	q->pages = hw_queue->pages;
 	q->pin_off = offset_in_page(hw_queue->base_addr);
 	q->consumer = VCMDQ_SW_CONSUMER_INLINE;
+	q->paused = data.flags & VCMDQ_SW_ALLOC_PAUSED;
 	vcmdq_sw_set_offsets(q, data.layout, index);
 	ret = vcmdq_engine_init(&q->e, &cfg, &vcmdq_sw_engine_ops, q, NULL);
 	hwq->q = q;

@@ -42,12 +42,16 @@ struct vhost_task;
 #define VCMDQ_SW_MAX_EVENTS	8
 /* Guest entries consumed per worker turn before it yields the CPU */
 #define VCMDQ_SW_BUDGET		4096
-/* Entries an inline turn consumes between checks of its time bound */
-#define VCMDQ_SW_INLINE_CHUNK	32
+/*
+ * Entries a turn consumes between checks of its bounds and of a pause
+ * request: a host batch
+ */
+#define VCMDQ_SW_CHUNK		64
 
 /* Bits of vcmdq_sw_queue.flags */
 #define VCMDQ_SW_KICKED		0	/* the worker has something to look at */
 #define VCMDQ_SW_POLLED		1	/* ... and saw it while polling */
+#define VCMDQ_SW_PAUSE_REQ	2	/* a pause waits for the lock */
 
 /**
  * struct vcmdq_sw_queue - a software VCMDQ
@@ -99,6 +103,7 @@ struct vhost_task;
  *
  * @dead: destroyed: nothing above may be used. Set under @ev_lock as well,
  *	for read() and poll()
+ * @paused: VCMDQ_SW_PAUSE: no turn consumes anything
  * @e: the command engine
  * @wakes: worker turns that found work
  * @inline_turns: turns run by a vCPU in its doorbell
@@ -146,6 +151,7 @@ struct vcmdq_sw_queue {
 	bool clean_poc;
 
 	bool dead;
+	bool paused;
 	struct vcmdq_engine e;
 	u64 wakes;
 	u64 inline_turns;

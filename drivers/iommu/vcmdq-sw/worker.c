@@ -89,8 +89,8 @@ static void vcmdq_sw_clean(struct vcmdq_sw_queue *q, u32 off)
 }
 
 /**
- * vcmdq_sw_set_reg - initialize a register of a queue not yet visible
- * @q: the queue, being set up
+ * vcmdq_sw_set_reg - set a register of a queue being set up or paused
+ * @q: the queue: not yet visible, or paused with @q->lock held
  * @off: the register's offset in the page
  * @val: its value
  */
@@ -316,7 +316,7 @@ static enum vcmdq_status vcmdq_sw_turn(struct vcmdq_sw_queue *q, u32 budget)
 	u32 gerror, gerrorn;
 
 	lockdep_assert_held(&q->lock);
-	if (q->dead)
+	if (q->dead || q->paused)
 		return VCMDQ_IDLE;
 
 	/* GERRORN caught up with GERROR: the guest acknowledged CMDQ_ERR */
@@ -352,12 +352,15 @@ static bool vcmdq_sw_turn_inline(struct vcmdq_sw_queue *q)
 	u32 chunk;
 
 	lockdep_assert_held(&q->lock);
-	if (q->dead)
+	if (q->dead || q->paused)
 		return false;
 	q->inline_turns++;
 	for (;;) {
-		chunk = min_t(u32, left, VCMDQ_SW_INLINE_CHUNK);
+		chunk = min_t(u32, left, VCMDQ_SW_CHUNK);
 		if (vcmdq_sw_turn(q, chunk) != VCMDQ_MORE)
+			return false;
+		/* The pause resumes nothing: VCMDQ_SW_UNPAUSE kicks */
+		if (test_bit(VCMDQ_SW_PAUSE_REQ, &q->flags))
 			return false;
 		left -= chunk;
 		if (!left || ktime_get_ns() >= end || need_resched() ||
@@ -436,6 +439,23 @@ void vcmdq_sw_doorbell_gerrorn(void *data)
 /* ---- the worker ---- */
 
 /*
+ * A worker turn: at most VCMDQ_SW_BUDGET entries, a host batch at a time,
+ * stopping early for a pause. Return true if it stopped with work left.
+ */
+static bool vcmdq_sw_turn_worker(struct vcmdq_sw_queue *q)
+{
+	u32 left = VCMDQ_SW_BUDGET;
+
+	for (;;) {
+		if (vcmdq_sw_turn(q, VCMDQ_SW_CHUNK) != VCMDQ_MORE)
+			return false;
+		left -= VCMDQ_SW_CHUNK;
+		if (!left || test_bit(VCMDQ_SW_PAUSE_REQ, &q->flags))
+			return true;
+	}
+}
+
+/*
  * Keep the CPU a little for the guest's next doorbell: it then finds the
  * worker running instead of paying for a wake-up. Bounded by poll_ns, and
  * gives way to anything else that wants the CPU.
@@ -465,17 +485,19 @@ bool vcmdq_sw_work(void *data)
 {
 	struct vcmdq_sw_queue *q = data;
 
-	if (!test_and_clear_bit(VCMDQ_SW_KICKED, &q->flags))
+	/* Leave the lock to a pause; VCMDQ_SW_UNPAUSE kicks again */
+	if (test_bit(VCMDQ_SW_PAUSE_REQ, &q->flags) ||
+	    !test_and_clear_bit(VCMDQ_SW_KICKED, &q->flags))
 		return false;
 	__set_current_state(TASK_RUNNING);
 
 	mutex_lock(&q->lock);
-	if (!q->dead) {
+	if (!q->dead && !q->paused) {
 		q->wakes++;
 		if (test_and_clear_bit(VCMDQ_SW_POLLED, &q->flags))
 			q->polled++;
 		/* Yield after the budget, then go on */
-		if (vcmdq_sw_turn(q, VCMDQ_SW_BUDGET) == VCMDQ_MORE)
+		if (vcmdq_sw_turn_worker(q))
 			set_bit(VCMDQ_SW_KICKED, &q->flags);
 	}
 	mutex_unlock(&q->lock);

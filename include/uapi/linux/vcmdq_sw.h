@@ -55,7 +55,7 @@ enum vcmdq_sw_layout {
 
 /**
  * struct iommu_hw_queue_arm_smmuv3_cmdq_sw - IOMMU_HW_QUEUE_ALLOC data of a software CMDQ
- * @flags: must be 0
+ * @flags: VCMDQ_SW_ALLOC_PAUSED or 0
  * @layout: enum vcmdq_sw_layout, the same for all queues of a vIOMMU
  *	(-EINVAL otherwise); a vIOMMU has one queue per index
  *	(IOMMU_HW_QUEUE_ALLOC of a taken one fails with -EEXIST)
@@ -126,6 +126,12 @@ struct iommu_hw_queue_arm_smmuv3_cmdq_sw {
 	__aligned_u64 out_reg_mmap_offset;
 	__aligned_u64 out_reg_mmap_length;
 };
+
+/*
+ * The queue starts paused (see VCMDQ_SW_PAUSE): a VMM restoring a migrated
+ * queue sets its state with VCMDQ_SW_SET_STATE before VCMDQ_SW_UNPAUSE.
+ */
+#define VCMDQ_SW_ALLOC_PAUSED	_BITUL(0)
 
 /**
  * enum vcmdq_sw_event_type - why the queue needs the VMM
@@ -305,5 +311,87 @@ struct vcmdq_sw_consumer_mode {
 };
 
 #define VCMDQ_SW_SET_CONSUMER	_IO(VCMDQ_SW_TYPE, 0x11)
+
+/*
+ * VCMDQ_SW_PAUSE: stop consuming. The consumer finishes the host batch it
+ * is on (at most 64 entries), completes on the host what the queue has
+ * issued (a host CMD_SYNC) and parks; MSI writes are done by then. Guest
+ * stores to PROD and GERRORN still land in the register page, unconsumed.
+ * Returns once nothing is in flight: 0; -ENODEV once the queue is
+ * destroyed; -EIO if the host failed the final sync (the queue stays
+ * paused with that sync owed: pause again to retry, or destroy it).
+ * Pausing a paused queue only retries an owed sync.
+ *
+ * VCMDQ_SW_UNPAUSE: consume again, from CONS to whatever PROD is now.
+ */
+#define VCMDQ_SW_PAUSE		_IO(VCMDQ_SW_TYPE, 0x12)
+#define VCMDQ_SW_UNPAUSE	_IO(VCMDQ_SW_TYPE, 0x13)
+
+/**
+ * enum vcmdq_sw_halt - why a paused queue was stopped before it paused
+ * @VCMDQ_SW_HALT_NONE: it was not: it goes on at CONS
+ * @VCMDQ_SW_HALT_EXIT: at CONS, before a command the VMM runs (main-CMDQ
+ *	layout): an EXIT was pending; @exit_cmd of struct vcmdq_sw_state is
+ *	the entry as read
+ * @VCMDQ_SW_HALT_CERROR: at CONS with the CONS.ERR code of @cons, waiting
+ *	for the guest to acknowledge GERROR.CMDQ_ERR through GERRORN
+ * @VCMDQ_SW_HALT_FAULT: halted for good by a host failure; such a queue
+ *	is not restored (VCMDQ_SW_SET_STATE refuses it)
+ */
+enum vcmdq_sw_halt {
+	VCMDQ_SW_HALT_NONE = 0,
+	VCMDQ_SW_HALT_EXIT = 1,
+	VCMDQ_SW_HALT_CERROR = 2,
+	VCMDQ_SW_HALT_FAULT = 3,
+};
+
+#define VCMDQ_SW_STATE_VERSION	1
+
+/**
+ * struct vcmdq_sw_state - what a paused queue carries to its next life
+ * @size: sizeof(struct vcmdq_sw_state) on input; GET fills what both
+ *	know, SET takes a shorter struct with the rest 0 and refuses a longer
+ *	one with non-zero bytes the kernel does not know
+ * @version: VCMDQ_SW_STATE_VERSION; a kernel refuses a version it does not
+ *	know (-EINVAL)
+ * @cons: the CONS register: pointer and CONS.ERR
+ * @prod: the PROD register the guest wrote last
+ * @gerror: the GERROR register
+ * @gerrorn: the GERRORN register (the guest's acknowledgments)
+ * @halt: enum vcmdq_sw_halt
+ * @__reserved: 0
+ * @exit_cmd: with VCMDQ_SW_HALT_EXIT, the entry at CONS as the queue read
+ *	it; else 0
+ *
+ * VCMDQ_SW_GET_STATE reads it from a paused queue, VCMDQ_SW_SET_STATE
+ * gives it to a paused one (a queue allocated with VCMDQ_SW_ALLOC_PAUSED
+ * in another VMM, on another host) and writes the four registers into the
+ * register page. A pending EXIT is delivered again on the new queue's
+ * event file: a command the old VMM ran without answering runs twice
+ * (CFGI and the other commands that exit are idempotent). Nothing else
+ * runs twice: a paused queue has completed on the host every entry before
+ * CONS. Both return -EBUSY unless the queue is paused, -ENODEV once it is
+ * destroyed; SET returns -EINVAL for pointers out of the queue's size, an
+ * ERR code that disagrees with @halt, an EXIT on a tegra241 VCMDQ, or
+ * VCMDQ_SW_HALT_FAULT.
+ *
+ * The state of a tegra241 HW VCMDQ maps onto it: its CONS (with ERR),
+ * PROD, GERROR and GERRORN registers, @halt CERROR if CONS.ERR is set,
+ * else NONE (a HW VCMDQ has no exits).
+ */
+struct vcmdq_sw_state {
+	__u32 size;
+	__u32 version;
+	__u32 cons;
+	__u32 prod;
+	__u32 gerror;
+	__u32 gerrorn;
+	__u32 halt;
+	__u32 __reserved;
+	__aligned_u64 exit_cmd[2];
+};
+
+#define VCMDQ_SW_GET_STATE	_IO(VCMDQ_SW_TYPE, 0x14)
+#define VCMDQ_SW_SET_STATE	_IO(VCMDQ_SW_TYPE, 0x15)
 
 #endif /* _UAPI_LINUX_VCMDQ_SW_H */
