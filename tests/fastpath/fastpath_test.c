@@ -924,8 +924,8 @@ TEST(bad_input)
 	ALLOC_AT("data_len 8", -EINVAL, ok, QUEUE_GPA, len, 0, 8);
 	ALLOC_AT("data_len short of reg_gpa", -EINVAL, ok, QUEUE_GPA, len, 0,
 		 offsetof(struct iommu_hw_queue_arm_smmuv3_cmdq_sw, reg_gpa));
-	d = ok; d.flags = 1;
-	ALLOC("flags 1", -EINVAL, d);
+	d = ok; d.flags = 2;
+	ALLOC("flags 2 (only VCMDQ_SW_ALLOC_PAUSED is defined)", -EINVAL, d);
 	d = ok; d.__reserved = 1;
 	ALLOC("__reserved 1", -EINVAL, d);
 	d = ok; d.__reserved2 = 1;
@@ -1295,6 +1295,8 @@ TEST(event_read_does_not_wait)
 	/* The worker and the reader on CPU 1, the vCPU on CPU 0 */
 	ASSERT_EQ(0, pin_to_cpu(1));
 	ASSERT_EQ(0, vmm_alloc_queue_data(&v, &d, 0));
+	/* The turns on the worker, which the reader can preempt */
+	ASSERT_EQ(0, vmm_set_consumer(&v, VCMDQ_SW_CONSUMER_WORKER, 0));
 	ASSERT_EQ(0, fcntl(v.evfd, F_SETFL, O_NONBLOCK));
 	s->v = &v;
 	s->batch = b.n;
