@@ -449,7 +449,10 @@ int vmm_load(struct vmm *v, const struct vmm_batch *b, unsigned int nb,
 	unsigned int i, j;
 
 	for (i = 0; i < nb; i++) {
-		uint32_t hdr[4] = { b[i].n, b[i].msi, b[i].pause_on_error, 0 };
+		uint32_t hdr[4] = {
+			b[i].n, b[i].msi,
+			b[i].pause_on_error | b[i].pause_before_fix << 1, 0,
+		};
 
 		memcpy(s, hdr, sizeof(hdr));
 		s += sizeof(hdr);

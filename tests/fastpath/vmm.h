@@ -56,12 +56,14 @@ struct vmm_cmd {
 /*
  * A batch the guest posts: entries, then wait for CONS or for the MSI.
  * With @pause_on_error the guest, stopped at a command error, stores to
- * REG_PAUSE (an exit) after fixing the entry and before acknowledging it.
+ * REG_PAUSE (an exit) after fixing the entry and before acknowledging it;
+ * with @pause_before_fix it does so before fixing the entry as well.
  */
 struct vmm_batch {
 	unsigned int n;
 	bool msi;
 	bool pause_on_error;
+	bool pause_before_fix;
 	struct vmm_cmd cmd[72];
 };
 
