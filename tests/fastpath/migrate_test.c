@@ -196,6 +196,25 @@ static int vcpu_stop(struct vcpu_thread *c)
 	return c->ret;
 }
 
+/*
+ * After an MMIO exit KVM steps over the access at the next KVM_RUN: do
+ * that now (KVM_RUN with immediate_exit), so that PC is past it before the
+ * registers are saved, as a VMM completes what a vCPU has in flight before
+ * it saves the vCPU.
+ */
+static int vcpu_complete_io(struct vmm *v)
+{
+	int ret = 0;
+
+	if (v->vm.run->exit_reason != KVM_EXIT_MMIO)
+		return 0;
+	v->vm.run->immediate_exit = 1;
+	if (!ioctl(v->vm.vcpu_fd, KVM_RUN, 0) || errno != EINTR)
+		ret = -EIO;
+	v->vm.run->immediate_exit = 0;
+	return ret;
+}
+
 /* x0..x30, SP, PC, PSTATE: all the state the test guests have */
 #define NR_CORE		34
 
@@ -814,6 +833,266 @@ TEST(migrate_sw_to_sw)
 	       (unsigned int)(SW_ASID + k - 1));
 	printf("# trace-expect sw-to-sw-first-on-destination: " ASID_RE "\n",
 	       (unsigned int)(SW_ASID + k));
+}
+
+/* ---- migrate_pending_exit ---- */
+
+/* TLBI before the CFGI_STE, the VMM's marker for it (+1), TLBI after (+2) */
+#define PE_ASID		0xc000
+
+/* The VMM's part of CFGI_STE: a marker TLBI through its own vIOMMU. */
+static int run_cfgi(struct vmm *v)
+{
+	struct vmm_cmd marker = cmd_tlbi_nh_asid(PE_ASID + 1);
+	uint32_t done;
+
+	return vmm_invalidate(v, &marker, 1, &done);
+}
+
+static void answer_cfgi(struct vmm *v, const struct vcmdq_sw_event *ev)
+{
+	int ret = vmm_respond(v, ev->index, run_cfgi(v) ? 1 : 0);
+
+	if (ret)
+		printf("# destination: answering the EXIT: %s\n", strerror(-ret));
+}
+
+static void dest_pending_exit(struct vmm *v, struct incoming *in,
+			      struct mig_report *r)
+{
+	(void)in;
+	look_at(v, &r->look[0]);
+	v->on_exit = answer_cfgi;
+	if (DEST_TRY(r, queue_ioctl(v->evfd, VCMDQ_SW_UNPAUSE)) ||
+	    DEST_TRY(r, vmm_start_events(v)))
+		return;
+	r->run[0] = vmm_run(v, 20);
+	DEST_TRY(r, r->run[0]);
+	vmm_stop_events(v);
+	r->nexit = v->nr_exit_events;
+	r->exit_index = v->exit_index[0];
+	r->exit_cmd[0] = v->exit_cmd[0][0];
+	r->exit_cmd[1] = v->exit_cmd[0][1];
+	r->nother = v->nr_other_events;
+	r->events_error = v->events_error;
+}
+
+/*
+ * The queue stops at a CFGI_STE (main-CMDQ layout): A's VMM reads the
+ * EXIT and runs the command (a marker TLBI through its vIOMMU), but the
+ * migration starts before it answers. GET_STATE says so (halt EXIT, the
+ * entry as read); B's queue delivers the EXIT again on its event file, at
+ * the same index with the same entry, B runs the command again and
+ * answers, and the stream goes on. The command that exits is the one
+ * thing that may run twice (uapi: CFGI and the other commands that exit
+ * are idempotent); the trace has its marker twice, every other command
+ * once. A's queue is destroyed after B ran.
+ */
+TEST(migrate_pending_exit)
+{
+	struct vcmdq_sw_state state;
+	struct vcmdq_sw_event ev;
+	struct vcmdq_sw_stats st;
+	struct pollfd p = {};
+	struct vcpu_thread vc;
+	struct mig_report rep;
+	struct vmm_batch b = {};
+	struct vmm v;
+	int sk[2];
+	pid_t pid;
+
+	pid = start_dest(sk, dest_pending_exit);
+	ASSERT_LT(0, pid);
+	ASSERT_EQ(0, vmm_setup(&v, VMM_FAST, VCMDQ_SW_LAYOUT_SMMUV3, 8));
+	ASSERT_EQ(0, vmm_alloc_queue(&v));
+	batch_add(&b, cmd_tlbi_nh_asid(PE_ASID));
+	batch_add(&b, cmd_cfgi_ste(VSID));
+	batch_add(&b, cmd_tlbi_nh_asid(PE_ASID + 2));
+	batch_sync(&b, true);
+	ASSERT_EQ(0, vmm_load(&v, &b, 1, 1));
+	ASSERT_EQ(0, vcpu_start(&vc, &v));
+
+	p.fd = v.evfd;
+	p.events = POLLIN;
+	ASSERT_EQ(1, poll(&p, 1, 10000)) TH_LOG("no EXIT");
+	ASSERT_EQ((ssize_t)sizeof(ev), read(v.evfd, &ev, sizeof(ev)));
+	ASSERT_EQ((uint32_t)VCMDQ_SW_EVENT_EXIT, ev.type);
+	EXPECT_EQ(1U, ev.index);
+	EXPECT_EQ(OP_CFGI_STE, ev.cmd[0] & 0xff);
+	/* A runs the command; the migration starts before it answers */
+	ASSERT_EQ(0, run_cfgi(&v));
+
+	ASSERT_EQ(VCPU_STOPPED, vcpu_stop(&vc));
+	ASSERT_EQ(0, queue_ioctl(v.evfd, VCMDQ_SW_PAUSE));
+	ASSERT_EQ(0, get_state(v.evfd, &state));
+	print_state("migrate_pending_exit", "source, paused", &state);
+	EXPECT_EQ((uint32_t)VCMDQ_SW_HALT_EXIT, state.halt);
+	EXPECT_EQ(ev.index, state.cons);
+	EXPECT_EQ(4U, state.prod);
+	EXPECT_EQ(ev.cmd[0], state.exit_cmd[0]);
+	EXPECT_EQ(ev.cmd[1], state.exit_cmd[1]);
+	ASSERT_EQ(0, vmm_stats(&v, &st));
+	EXPECT_EQ(1ULL, st.cmds);
+	EXPECT_EQ(1ULL, st.exits);
+
+	ASSERT_LT(0, send_pages(sk[0], &v, NULL));
+	ASSERT_EQ(0, send_vcpu(sk[0], &v));
+	ASSERT_EQ(0, send_queue(sk[0], &v, &state));
+	ASSERT_EQ(0, send_go(sk[0], &v));
+	ASSERT_EQ(0, finish_dest(sk, pid, &rep));
+
+	ASSERT_DEST_OK(&rep);
+	EXPECT_EQ(rep.src_hash, rep.hash);
+	EXPECT_SAME_STATE(&state, &rep.state);
+	EXPECT_EQ(1U, rep.look[0].cons);
+	EXPECT_EQ(0ULL, rep.look[0].st.cmds);
+	EXPECT_EQ(1U, rep.nexit) TH_LOG("the EXIT was not delivered again");
+	EXPECT_EQ(ev.index, rep.exit_index);
+	EXPECT_EQ(ev.cmd[0], rep.exit_cmd[0]);
+	EXPECT_EQ(ev.cmd[1], rep.exit_cmd[1]);
+	EXPECT_EQ(0U, rep.nother);
+	EXPECT_EQ(0, rep.events_error);
+	EXPECT_EQ(0, rep.run[0]);
+	EXPECT_EQ(0ULL, rep.res[0]);
+	EXPECT_EQ(1ULL, rep.res[2]);
+	EXPECT_EQ(4U, rep.end.cons);
+	EXPECT_EQ(3ULL, rep.end.st.cmds);	/* the CFGI_STE, TLBI, SYNC */
+	printf("# migrate_pending_exit: EXIT at %u read by the source, run, not answered; the destination got it again at %u (%s entry) and answered it\n",
+	       ev.index, rep.exit_index,
+	       rep.exit_cmd[0] == ev.cmd[0] && rep.exit_cmd[1] == ev.cmd[1] ?
+	       "the same" : "another");
+
+	vmm_teardown(&v);
+	printf("# trace-count pending-exit-before: 1: " ASID_RE "\n", PE_ASID);
+	printf("# trace-count pending-exit-after: 1: " ASID_RE "\n", PE_ASID + 2);
+	printf("# trace-count pending-exit-cfgi-twice: 2: " ASID_RE "\n",
+	       PE_ASID + 1);
+	printf("# trace-order pending-exit-order: asid=%u\\b => asid=%u\\b => asid=%u\\b => asid=%u\\b\n",
+	       PE_ASID, PE_ASID + 1, PE_ASID + 1, PE_ASID + 2);
+}
+
+/* ---- migrate_pending_cerror ---- */
+
+#define PC_ASID		0xc010
+
+static void dest_pending_cerror(struct vmm *v, struct incoming *in,
+				struct mig_report *r)
+{
+	(void)in;
+	if (DEST_TRY(r, queue_ioctl(v->evfd, VCMDQ_SW_UNPAUSE)))
+		return;
+	/* unpaused, it stays stopped at the error */
+	usleep(100000);
+	look_at(v, &r->look[0]);
+	/* the guest fixes the entry and stops before acknowledging */
+	r->run[0] = vmm_run(v, 20);
+	look_at(v, &r->look[1]);
+	if (r->run[0] != VMM_PAUSED) {
+		dest_fail(r, r->run[0] < 0 ? r->run[0] : -EPROTO,
+			  "the guest did not stop before acknowledging");
+		return;
+	}
+	/* the acknowledgment: the stream goes on */
+	r->run[1] = vmm_run(v, 20);
+	DEST_TRY(r, r->run[1]);
+}
+
+/*
+ * The queue stops at an illegal command (CONS.ERR = CERROR_ILL,
+ * GERROR.CMDQ_ERR active); the guest sees it and stops (REG_PAUSE) before
+ * it fixes the entry; A moves the queue. On B nothing runs until the
+ * guest, there, has fixed the entry and acknowledged through GERRORN: not
+ * at UNPAUSE, not at the fix (B looks again when the guest stops between
+ * its fix and its acknowledgment); then the rest of the stream runs.
+ * GERROR is not toggled again and the GERROR interrupt not raised again.
+ * A's queue is destroyed after B ran.
+ */
+TEST(migrate_pending_cerror)
+{
+	const uint32_t err_cons = 1 | 1U << 24;	/* CERROR_ILL at entry 1 */
+	struct vcmdq_sw_state state;
+	struct vcmdq_sw_stats st;
+	struct mig_report rep;
+	struct vmm_batch b = {};
+	struct vmm v;
+	int sk[2], i;
+	pid_t pid;
+
+	pid = start_dest(sk, dest_pending_cerror);
+	ASSERT_LT(0, pid);
+	ASSERT_EQ(0, vmm_setup(&v, VMM_FAST, VCMDQ_SW_LAYOUT_SMMUV3, 8));
+	ASSERT_EQ(0, vmm_alloc_queue(&v));
+	batch_add(&b, cmd_tlbi_nh_asid(PC_ASID));
+	batch_add(&b, cmd_tlbi_s2_ipa(0x91000000));	/* illegal */
+	batch_add(&b, cmd_tlbi_nh_asid(PC_ASID + 1));
+	batch_sync(&b, true);
+	b.pause_before_fix = true;
+	b.pause_on_error = true;
+	ASSERT_EQ(0, vmm_load(&v, &b, 1, 1));
+	ASSERT_EQ(VMM_PAUSED, vmm_run(&v, 20))
+		TH_LOG("the guest never saw the command error");
+	EXPECT_EQ(err_cons, vmm_reg(&v, v.cons_off));
+	EXPECT_EQ(1U, vmm_reg(&v, v.gerror_off));
+	EXPECT_EQ(0U, vmm_reg(&v, v.gerrorn_off));
+	EXPECT_TRUE(gerror_irq(&v));
+	ASSERT_EQ(0, vcpu_complete_io(&v));
+
+	ASSERT_EQ(0, queue_ioctl(v.evfd, VCMDQ_SW_PAUSE));
+	ASSERT_EQ(0, get_state(v.evfd, &state));
+	print_state("migrate_pending_cerror", "source, paused", &state);
+	EXPECT_EQ((uint32_t)VCMDQ_SW_HALT_CERROR, state.halt);
+	EXPECT_EQ(err_cons, state.cons);
+	EXPECT_EQ(4U, state.prod);
+	EXPECT_EQ(1U, state.gerror);
+	EXPECT_EQ(0U, state.gerrorn);
+	ASSERT_EQ(0, vmm_stats(&v, &st));
+	EXPECT_EQ(1ULL, st.cmds);
+	EXPECT_EQ(1ULL, st.errors);
+
+	ASSERT_LT(0, send_pages(sk[0], &v, NULL));
+	ASSERT_EQ(0, send_vcpu(sk[0], &v));
+	ASSERT_EQ(0, send_queue(sk[0], &v, &state));
+	ASSERT_EQ(0, send_go(sk[0], &v));
+	ASSERT_EQ(0, finish_dest(sk, pid, &rep));
+
+	ASSERT_DEST_OK(&rep);
+	EXPECT_EQ(rep.src_hash, rep.hash);
+	EXPECT_SAME_STATE(&state, &rep.state);
+	for (i = 0; i < 2; i++) {
+		const struct look *l = &rep.look[i];
+
+		EXPECT_EQ(0ULL, l->st.cmds)
+			TH_LOG("%s: the stopped queue ran commands",
+			       i ? "after the fix" : "after UNPAUSE");
+		EXPECT_EQ(err_cons, l->cons);
+		EXPECT_EQ(1U, l->gerror);
+		EXPECT_EQ(0U, l->gerrorn);
+		EXPECT_FALSE(l->gerror_irq);
+	}
+	EXPECT_EQ(VMM_PAUSED, rep.run[0]);
+	EXPECT_EQ(0, rep.run[1]);
+	EXPECT_EQ(0ULL, rep.res[0]);
+	EXPECT_EQ(1ULL, rep.res[2]);
+	EXPECT_EQ(0x101ULL, rep.res[1])
+		TH_LOG("guest saw 0x%llx (errors << 8 | CONS.ERR)",
+		       (unsigned long long)rep.res[1]);
+	EXPECT_EQ(4U, rep.end.cons);
+	EXPECT_EQ(1U, rep.end.gerror);
+	EXPECT_EQ(1U, rep.end.gerrorn);
+	EXPECT_FALSE(rep.end.gerror_irq) TH_LOG("GERROR raised again");
+	EXPECT_EQ(0ULL, rep.end.st.errors);
+	EXPECT_EQ(3ULL, rep.end.st.cmds);	/* the fix, TLBI, SYNC */
+	EXPECT_EQ(2ULL, rep.end.st.guest_syncs);
+	printf("# migrate_pending_cerror: destination: CONS 0x%x after UNPAUSE, 0x%x after the guest's fix, 0x%x after its acknowledgment; commands run %llu, %llu, %llu\n",
+	       rep.look[0].cons, rep.look[1].cons, rep.end.cons,
+	       (unsigned long long)rep.look[0].st.cmds,
+	       (unsigned long long)rep.look[1].st.cmds,
+	       (unsigned long long)rep.end.st.cmds);
+
+	vmm_teardown(&v);
+	printf("# trace-once pending-cerror-each-once: %u-%u: " EACH_ASID_RE "\n",
+	       PC_ASID, PC_ASID + 1);
+	printf("# trace-forbid pending-cerror-ill: smmuv3_range_inval .*addr=0x91000000 .*stage=2\n");
 }
 
 TEST_HARNESS_MAIN
