@@ -1095,4 +1095,157 @@ TEST(migrate_pending_cerror)
 	printf("# trace-forbid pending-cerror-ill: smmuv3_range_inval .*addr=0x91000000 .*stage=2\n");
 }
 
+/* ---- migrate_hw_to_sw ---- */
+
+#define HW_ASID		0xc020
+
+/*
+ * The state of a tegra241 HW VCMDQ, from its registers (uapi): CONS with
+ * its ERR code, PROD, GERROR, GERRORN; stopped at an error if CONS.ERR is
+ * set, else not stopped (a HW VCMDQ has no exits).
+ */
+static struct vcmdq_sw_state state_from_hw(uint32_t cons, uint32_t prod,
+					   uint32_t gerror, uint32_t gerrorn)
+{
+	return (struct vcmdq_sw_state){
+		.size = sizeof(struct vcmdq_sw_state),
+		.version = VCMDQ_SW_STATE_VERSION,
+		.cons = cons, .prod = prod,
+		.gerror = gerror, .gerrorn = gerrorn,
+		.halt = (cons >> 24 & 0x7f) ? VCMDQ_SW_HALT_CERROR :
+					       VCMDQ_SW_HALT_NONE,
+	};
+}
+
+static void put_entry(struct vmm *v, uint32_t idx, struct vmm_cmd c)
+{
+	memcpy(v->ram + QUEUE_GPA + (idx & ((1U << v->log2size) - 1)) * 16,
+	       c.w, 16);
+}
+
+static int wait_cons(const struct vmm *v, uint32_t cons, unsigned int ms)
+{
+	uint64_t end = now_ns() + ms * 1000000ULL;
+
+	while (vmm_reg(v, v->cons_off) != cons) {
+		if (now_ns() > end)
+			return -ETIMEDOUT;
+		usleep(1000);
+	}
+	return 0;
+}
+
+/*
+ * A tegra241 HW VCMDQ's registers, as the VMM reads them from the VINTF
+ * page when it gives the HW queue up (this VM has none: the values are
+ * made up, the guest queue's entries written where they would be): the
+ * state built from them per the header, a SW queue allocated paused in
+ * its place (same index, layout VCMDQ_SW_LAYOUT_TEGRA241), SET_STATE,
+ * UNPAUSE.
+ * 1. Entries pending (CONS 5, PROD 8), an earlier error acknowledged
+ *    (GERROR = GERRORN = 1): they run at UNPAUSE; the guest goes on.
+ * 2. Stopped at a command error (CONS 0x11e with CERROR_ILL, wrap bit set,
+ *    PROD 0x121, GERROR.CMDQ_ERR active): nothing runs, not at UNPAUSE,
+ *    not at the guest's next PROD store, until the guest fixes the entry
+ *    and acknowledges; GERROR is not toggled again.
+ */
+TEST(migrate_hw_to_sw)
+{
+	const uint32_t err_cons = 0x11e | 1U << 24;
+	struct vcmdq_sw_state st, got;
+	struct vmm_batch b = {};
+	const char *step = "";
+	struct look l;
+	struct vmm v;
+	int ret;
+
+	ASSERT_EQ(0, vmm_setup(&v, VMM_FAST, VCMDQ_SW_LAYOUT_TEGRA241, 8));
+
+	/* 1 */
+	put_entry(&v, 5, cmd_tlbi_nh_asid(HW_ASID));
+	put_entry(&v, 6, cmd_tlbi_nh_va(HW_ASID + 8, 0x74000000));
+	put_entry(&v, 7, cmd_sync());
+	st = state_from_hw(5, 8, 1, 1);
+	print_state("migrate_hw_to_sw", "HW VCMDQ with entries pending", &st);
+	ret = restore_queue(&v, 0, &st, &step);
+	ASSERT_EQ(0, ret) TH_LOG("%s: %s", step, strerror(-ret));
+	ASSERT_EQ(0, get_state(v.evfd, &got));
+	EXPECT_SAME_STATE(&st, &got);
+	usleep(50000);
+	look_at(&v, &l);
+	EXPECT_EQ(0ULL, l.st.cmds) TH_LOG("a paused queue ran its entries");
+	EXPECT_EQ(5U, l.cons);
+	EXPECT_EQ(8U, l.prod);
+	ASSERT_EQ(0, queue_ioctl(v.evfd, VCMDQ_SW_UNPAUSE));
+	EXPECT_EQ(0, wait_cons(&v, 8, 5000))
+		TH_LOG("CONS 0x%x: the pending entries did not run",
+		       vmm_reg(&v, v.cons_off));
+	look_at(&v, &l);
+	EXPECT_EQ(3ULL, l.st.cmds);
+	EXPECT_EQ(1ULL, l.st.guest_syncs);
+	EXPECT_EQ(0ULL, l.st.errors);
+	EXPECT_EQ(1U, l.gerror);
+	EXPECT_EQ(1U, l.gerrorn);
+	batch_add(&b, cmd_tlbi_nh_asid(HW_ASID + 1));
+	batch_sync(&b, false);
+	v.start_at_prod = true;
+	ASSERT_EQ(0, vmm_load(&v, &b, 1, 1));
+	ASSERT_EQ(0, vmm_run(&v, 20));
+	EXPECT_EQ(0ULL, vmm_result(&v, 0));
+	EXPECT_EQ(1ULL, vmm_result(&v, 2));
+	EXPECT_EQ(10U, vmm_reg(&v, v.cons_off));
+	ASSERT_EQ(0, vmm_destroy_queue(&v));
+
+	/* 2 */
+	put_entry(&v, 0x11e, cmd_cfgi_cd(VSID));	/* illegal on a VCMDQ */
+	put_entry(&v, 0x11f, cmd_tlbi_nh_asid(HW_ASID + 2));
+	put_entry(&v, 0x120, cmd_sync());
+	st = state_from_hw(err_cons, 0x121, 1, 0);
+	print_state("migrate_hw_to_sw", "HW VCMDQ stopped at an error", &st);
+	ret = restore_queue(&v, 0, &st, &step);
+	ASSERT_EQ(0, ret) TH_LOG("%s: %s", step, strerror(-ret));
+	ASSERT_EQ(0, get_state(v.evfd, &got));
+	EXPECT_SAME_STATE(&st, &got);
+	EXPECT_FALSE(gerror_irq(&v)) TH_LOG("the restore raised GERROR");
+	ASSERT_EQ(0, queue_ioctl(v.evfd, VCMDQ_SW_UNPAUSE));
+	usleep(100000);
+	look_at(&v, &l);
+	EXPECT_EQ(0ULL, l.st.cmds) TH_LOG("ran at UNPAUSE, stopped at an error");
+	EXPECT_EQ(err_cons, l.cons);
+	EXPECT_EQ(1U, l.gerror);
+	EXPECT_EQ(0U, l.gerrorn);
+	EXPECT_FALSE(l.gerror_irq);
+
+	memset(&b, 0, sizeof(b));
+	batch_add(&b, cmd_tlbi_nh_asid(HW_ASID + 3));
+	batch_sync(&b, false);
+	b.pause_on_error = true;
+	ASSERT_EQ(0, vmm_load(&v, &b, 1, 1));
+	ASSERT_EQ(VMM_PAUSED, vmm_run(&v, 20))
+		TH_LOG("the guest never saw the error the queue was restored with");
+	look_at(&v, &l);
+	EXPECT_EQ(1ULL, l.st.doorbells);
+	EXPECT_EQ(0ULL, l.st.cmds) TH_LOG("the stopped queue ran commands");
+	EXPECT_EQ(err_cons, l.cons);
+	EXPECT_EQ(0x123U, l.prod);
+	EXPECT_EQ(1U, l.gerror);
+	EXPECT_FALSE(l.gerror_irq);
+	ASSERT_EQ(0, vmm_run(&v, 20));
+	EXPECT_EQ(0ULL, vmm_result(&v, 0));
+	EXPECT_EQ(1ULL, vmm_result(&v, 2));
+	EXPECT_EQ(0x101ULL, vmm_result(&v, 1));
+	look_at(&v, &l);
+	EXPECT_EQ(0x123U, l.cons);
+	EXPECT_EQ(1U, l.gerror);
+	EXPECT_EQ(1U, l.gerrorn);
+	EXPECT_FALSE(l.gerror_irq) TH_LOG("GERROR raised again");
+	EXPECT_EQ(5ULL, l.st.cmds);	/* the fix, TLBI, SYNC, TLBI, SYNC */
+	EXPECT_EQ(0ULL, l.st.errors);
+	vmm_teardown(&v);
+	printf("# trace-once hw-to-sw-each-once: %u-%u: " EACH_ASID_RE "\n",
+	       HW_ASID, HW_ASID + 3);
+	printf("# trace-count hw-to-sw-va-once: 1: smmuv3_range_inval vmid=\\d+ asid=%u addr=0x74000000\n",
+	       HW_ASID + 8);
+}
+
 TEST_HARNESS_MAIN
