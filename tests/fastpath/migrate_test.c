@@ -1248,4 +1248,137 @@ TEST(migrate_hw_to_sw)
 	       HW_ASID + 8);
 }
 
+/* ---- migrate_pause_idle ---- */
+
+#define PI_ASID		0xc030
+#define FLAG_GPA	(RES_GPA + 0x800)	/* guest_prod_loop's MSI flag */
+
+static int wait_cmds(const struct vmm *v, uint64_t cmds, unsigned int ms)
+{
+	uint64_t end = now_ns() + ms * 1000000ULL;
+	struct vcmdq_sw_stats st;
+
+	for (;;) {
+		if (vmm_stats(v, &st))
+			return -EIO;
+		if (st.cmds >= cmds)
+			return 0;
+		if (now_ns() > end)
+			return -ETIMEDOUT;
+		usleep(2000);
+	}
+}
+
+/*
+ * The guest stores PROD in a loop (guest_prod_loop: two entries a turn,
+ * a TLBI and a CMD_SYNC whose MSI sets a flag it waits for a while). In
+ * each consumer mode, in turn: VCMDQ_SW_PAUSE mid-stream; once it returned
+ * nothing moves but the doorbells (the guest goes on storing PROD): no
+ * command, no host batch or sync, no worker turn, CONS stays; GET_STATE
+ * works. After VCMDQ_SW_UNPAUSE the entries the doorbells left in the
+ * paused queue run and the guest's turns complete again. GET_STATE and
+ * SET_STATE of a running queue are -EBUSY.
+ */
+TEST(migrate_pause_idle)
+{
+	static const struct {
+		uint32_t mode, poll_us;
+		const char *name;
+	} modes[] = {
+		{ VCMDQ_SW_CONSUMER_INLINE, 0, "inline" },
+		{ VCMDQ_SW_CONSUMER_WORKER, 0, "worker" },
+		{ VCMDQ_SW_CONSUMER_WORKER_POLL, 300, "worker-poll" },
+	};
+	struct vmm_cmd cmd = cmd_tlbi_nh_asid(PI_ASID), sync = cmd_sync();
+	uint64_t regs[7] = {
+		REG_GPA, 0, RES_GPA, FLAG_GPA, QUEUE_GPA, 8, 0,
+	};
+	const uint32_t mask = 0x1ff;
+	struct vcmdq_sw_state state;
+	struct vcmdq_sw_stats s;
+	struct vcpu_thread vc;
+	struct look l0, l1;
+	uint64_t t0, pause_ns, end, turns;
+	uint32_t pending;
+	unsigned int i, m;
+	struct vmm v;
+
+	ASSERT_EQ(0, vmm_setup(&v, VMM_FAST, VCMDQ_SW_LAYOUT_SMMUV3, 8));
+	ASSERT_EQ(0, vmm_alloc_queue(&v));
+	EXPECT_EQ(-EBUSY, get_state(v.evfd, &state));
+	state = (struct vcmdq_sw_state){
+		.size = sizeof(state), .version = VCMDQ_SW_STATE_VERSION,
+	};
+	EXPECT_EQ(-EBUSY, set_state(v.evfd, &state));
+
+	sync.w[0] |= 1ULL << 12 | 3ULL << 22 | 0xfULL << 24 | 1ULL << 32;
+	sync.w[1] = FLAG_GPA;
+	for (i = 0; i < 1U << v.log2size; i++)
+		put_entry(&v, i, i & 1 ? sync : cmd);
+	regs[6] = v.prod_off;
+	memset(v.ram + RES_GPA, 0, 16);
+	ASSERT_EQ(0, kvm_vm_load(&v.vm, v.ram, guest_prod_loop_start,
+				 guest_prod_loop_end, regs, 7));
+	ASSERT_EQ(0, vcpu_start(&vc, &v));
+
+	for (m = 0; m < 3; m++) {
+		ASSERT_EQ(0, vmm_set_consumer(&v, modes[m].mode,
+					      modes[m].poll_us));
+		ASSERT_EQ(0, vmm_stats(&v, &s));
+		ASSERT_EQ(0, wait_cmds(&v, s.cmds + 40, 10000))
+			TH_LOG("%s: the stream does not run", modes[m].name);
+
+		t0 = now_ns();
+		ASSERT_EQ(0, queue_ioctl(v.evfd, VCMDQ_SW_PAUSE));
+		pause_ns = now_ns() - t0;
+		look_at(&v, &l0);
+		/* a while, with a few doorbells */
+		end = now_ns() + 5000000000ULL;
+		do {
+			usleep(10000);
+			look_at(&v, &l1);
+		} while ((l1.st.doorbells < l0.st.doorbells + 3 ||
+			  now_ns() < t0 + 50000000) && now_ns() < end);
+		EXPECT_LE(l0.st.doorbells + 3, l1.st.doorbells)
+			TH_LOG("%s: the guest stopped storing PROD", modes[m].name);
+		EXPECT_NE(l0.prod, l1.prod);
+		EXPECT_EQ(l0.cons, l1.cons)
+			TH_LOG("%s: CONS moved while paused", modes[m].name);
+		EXPECT_EQ(l0.st.cmds, l1.st.cmds);
+		EXPECT_EQ(l0.st.host_cmds, l1.st.host_cmds);
+		EXPECT_EQ(l0.st.batches, l1.st.batches);
+		EXPECT_EQ(l0.st.host_syncs, l1.st.host_syncs);
+		EXPECT_EQ(l0.st.guest_syncs, l1.st.guest_syncs);
+		EXPECT_EQ(l0.st.wakes, l1.st.wakes);
+		EXPECT_EQ(l0.st.inline_turns, l1.st.inline_turns);
+		ASSERT_EQ(0, get_state(v.evfd, &state));
+		EXPECT_EQ((uint32_t)VCMDQ_SW_HALT_NONE, state.halt);
+		EXPECT_EQ(l1.cons, state.cons);
+		pending = (state.prod - state.cons) & mask;
+		EXPECT_GT(256U, pending);
+
+		turns = vmm_result(&v, 0);
+		ASSERT_EQ(0, queue_ioctl(v.evfd, VCMDQ_SW_UNPAUSE));
+		EXPECT_EQ(0, wait_cmds(&v, l1.st.cmds + pending, 5000))
+			TH_LOG("%s: the %u entries left in the paused queue did not run",
+			       modes[m].name, pending);
+		end = now_ns() + 5000000000ULL;
+		while (vmm_result(&v, 0) <= turns && now_ns() < end)
+			usleep(2000);
+		EXPECT_LT(turns, vmm_result(&v, 0))
+			TH_LOG("%s: no guest turn completed after UNPAUSE",
+			       modes[m].name);
+		EXPECT_EQ(-EBUSY, get_state(v.evfd, &state));
+		printf("# migrate_pause_idle: %s: PAUSE returned in %.1f us; paused %.0f ms: %llu doorbells, %llu commands, %llu host batches; after UNPAUSE the %u entries left pending ran\n",
+		       modes[m].name, pause_ns / 1e3,
+		       (now_ns() - t0) / 1e6,
+		       (unsigned long long)(l1.st.doorbells - l0.st.doorbells),
+		       (unsigned long long)(l1.st.cmds - l0.st.cmds),
+		       (unsigned long long)(l1.st.batches - l0.st.batches),
+		       pending);
+	}
+	EXPECT_EQ(VCPU_STOPPED, vcpu_stop(&vc));
+	vmm_teardown(&v);
+}
+
 TEST_HARNESS_MAIN
