@@ -1381,4 +1381,156 @@ TEST(migrate_pause_idle)
 	vmm_teardown(&v);
 }
 
+/* ---- dirty_ring ---- */
+
+#define RING_BYTES	(1024 * sizeof(struct kvm_dirty_gfn))
+#define DR_ASID		0xc040
+
+static int dirty_ring_cap;
+
+/* A dirty ring, and the dirty bitmap beside it: before any vCPU, memslot */
+static int enable_dirty_ring(struct kvm_vm *vm)
+{
+	struct kvm_enable_cap ec = { .args[0] = RING_BYTES };
+	int caps[2] = { KVM_CAP_DIRTY_LOG_RING_ACQ_REL, KVM_CAP_DIRTY_LOG_RING };
+	int i;
+
+	for (i = 0; i < 2; i++)
+		if (ioctl(vm->vm_fd, KVM_CHECK_EXTENSION, caps[i]) > 0)
+			break;
+	if (i == 2)
+		return -EOPNOTSUPP;
+	dirty_ring_cap = caps[i];
+	ec.cap = caps[i];
+	if (ioctl(vm->vm_fd, KVM_ENABLE_CAP, &ec))
+		return -errno;
+	if (ioctl(vm->vm_fd, KVM_CHECK_EXTENSION,
+		  KVM_CAP_DIRTY_LOG_RING_WITH_BITMAP) <= 0)
+		return -EOPNOTSUPP;
+	ec = (struct kvm_enable_cap){ .cap = KVM_CAP_DIRTY_LOG_RING_WITH_BITMAP };
+	return ioctl(vm->vm_fd, KVM_ENABLE_CAP, &ec) ? -errno : 0;
+}
+
+struct ring {
+	struct kvm_dirty_gfn *gfns;
+	uint32_t n, fetch;
+};
+
+/* Collect the vCPU's ring; true if @gpa of slot 0 was in it. Resets it. */
+static bool ring_harvest(struct vmm *v, struct ring *r, uint64_t gpa,
+			 unsigned int *entries)
+{
+	bool found = false;
+
+	*entries = 0;
+	for (;;) {
+		struct kvm_dirty_gfn *e = &r->gfns[r->fetch % r->n];
+
+		if (!(__atomic_load_n(&e->flags, __ATOMIC_ACQUIRE) &
+		      KVM_DIRTY_GFN_F_DIRTY))
+			break;
+		if (e->slot == 0 && e->offset == gpa / PAGE)
+			found = true;
+		__atomic_store_n(&e->flags, KVM_DIRTY_GFN_F_RESET,
+				 __ATOMIC_RELEASE);
+		r->fetch++;
+		(*entries)++;
+	}
+	ioctl(v->vm.vm_fd, KVM_RESET_DIRTY_RINGS, 0);
+	return found;
+}
+
+/* One batch: a TLBI, a CMD_SYNC whose MSI writes 0x5a5a to @flag */
+static void msi_batch(struct vmm_batch *b, uint16_t asid, uint64_t flag)
+{
+	struct vmm_cmd sync = cmd_sync();
+
+	memset(b, 0, sizeof(*b));
+	batch_add(b, cmd_tlbi_nh_asid(asid));
+	sync.w[0] |= 1ULL << 12 | 3ULL << 22 | 0xfULL << 24 | 0x5a5aULL << 32;
+	sync.w[1] = flag;
+	batch_add(b, sync);
+}
+
+/*
+ * A VM with a dirty ring and the dirty bitmap beside it
+ * (KVM_CAP_DIRTY_LOG_RING_WITH_BITMAP, which arm64 VMMs enable for the
+ * vgic-its tables anyway) and dirty logging on its RAM. A CMD_SYNC MSI to
+ * a page the guest never writes: with the inline consumer the vCPU writes
+ * it, and the page is in that vCPU's dirty ring; with the worker consumer
+ * the worker writes it, and the page is in the dirty bitmap
+ * (KVM_GET_DIRTY_LOG). Either way the migration sees it, and the queue
+ * does not fault.
+ */
+TEST(dirty_ring)
+{
+	static const struct {
+		uint32_t mode;
+		const char *name;
+		uint64_t flag;
+		bool in_ring;		/* where it must be */
+	} rounds[] = {
+		{ VCMDQ_SW_CONSUMER_INLINE, "inline", RAM_SIZE - 0x1000, true },
+		{ VCMDQ_SW_CONSUMER_WORKER, "worker", RAM_SIZE - 0x2000, false },
+	};
+	static uint64_t bm[RAM_PAGES / 64];
+	struct ring ring = { .n = RING_BYTES / sizeof(struct kvm_dirty_gfn) };
+	struct vcmdq_sw_stats st;
+	struct vmm_batch b;
+	unsigned int i, entries;
+	bool in_ring, in_bitmap;
+	uint32_t data;
+	struct vmm v;
+	int ret;
+
+	ret = vmm_setup_caps(&v, VMM_FAST, VCMDQ_SW_LAYOUT_SMMUV3, 8,
+			     enable_dirty_ring);
+	ASSERT_EQ(0, ret) TH_LOG("a VM with a dirty ring and its bitmap: %s",
+				strerror(-ret));
+	ring.gfns = mmap(NULL, RING_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED,
+			 v.vm.vcpu_fd, KVM_DIRTY_LOG_PAGE_OFFSET * PAGE);
+	ASSERT_NE(MAP_FAILED, ring.gfns);
+	ASSERT_EQ(0, vmm_alloc_queue(&v));
+	ASSERT_EQ(0, ram_log_dirty(&v, true));
+	ASSERT_EQ(0, ram_dirty_log(&v, bm));
+
+	for (i = 0; i < 2; i++) {
+		ASSERT_EQ(0, vmm_set_consumer(&v, rounds[i].mode, 0));
+		msi_batch(&b, DR_ASID + i, rounds[i].flag);
+		ASSERT_EQ(0, vmm_load(&v, &b, 1, 1));
+		ASSERT_EQ(0, vmm_run(&v, 20));
+		EXPECT_EQ(0ULL, vmm_result(&v, 0));
+		EXPECT_EQ(1ULL, vmm_result(&v, 2));
+		memcpy(&data, v.ram + rounds[i].flag, 4);
+		EXPECT_EQ(0x5a5aU, data) TH_LOG("%s: no MSI", rounds[i].name);
+		in_ring = ring_harvest(&v, &ring, rounds[i].flag, &entries);
+		ASSERT_EQ(0, ram_dirty_log(&v, bm));
+		in_bitmap = page_set(bm, rounds[i].flag);
+		printf("# dirty_ring: %s consumer: the MSI page (GPA 0x%llx) is %s the vCPU's dirty ring (%u entries) and %s the dirty bitmap\n",
+		       rounds[i].name, (unsigned long long)rounds[i].flag,
+		       in_ring ? "in" : "not in", entries,
+		       in_bitmap ? "in" : "not in");
+		if (rounds[i].in_ring) {
+			EXPECT_TRUE(in_ring) TH_LOG("%s: not in the ring",
+						    rounds[i].name);
+		} else {
+			EXPECT_TRUE(in_bitmap) TH_LOG("%s: not in the bitmap",
+						      rounds[i].name);
+		}
+		EXPECT_TRUE(in_ring || in_bitmap)
+			TH_LOG("%s: the MSI write escaped dirty logging",
+			       rounds[i].name);
+	}
+	ASSERT_EQ(0, vmm_stats(&v, &st));
+	EXPECT_EQ(0ULL, st.faults);
+	EXPECT_LT(0ULL, st.inline_turns);
+	EXPECT_LT(0ULL, st.wakes);
+	printf("# dirty_ring: %s with KVM_CAP_DIRTY_LOG_RING_WITH_BITMAP; %llu faults\n",
+	       dirty_ring_cap == KVM_CAP_DIRTY_LOG_RING_ACQ_REL ?
+	       "KVM_CAP_DIRTY_LOG_RING_ACQ_REL" : "KVM_CAP_DIRTY_LOG_RING",
+	       (unsigned long long)st.faults);
+	munmap(ring.gfns, RING_BYTES);
+	vmm_teardown(&v);
+}
+
 TEST_HARNESS_MAIN
