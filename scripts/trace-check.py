@@ -10,6 +10,11 @@ The in-VM tests print, through the serial console,
     # trace-order NAME: R1 => R2 => ...
                                   lines matching R1, R2, ... appear in
                                   that order (each after the previous)
+    # trace-count NAME: N: REGEX  exactly N trace lines match REGEX
+    # trace-once NAME: FIRST-LAST: REGEX
+                                  REGEX has a group named n (digits): every n
+                                  from FIRST to LAST (decimal) matches
+                                  exactly one line (others are ignored)
 (forwarded by tests/vm-init.sh as "VCMDQ-TAP SOURCE: # trace-...").
 Trace lines are QEMU's log backend ("PID@SECONDS.USEC:event args"); the
 prefix is stripped before matching. Named groups of a match are reported.
@@ -20,7 +25,7 @@ verdict), or 2 if a file is missing.
 import re
 import sys
 
-LINE = re.compile(r"^VCMDQ-TAP (\S+): # trace-(expect|forbid|order) ([\w.-]+): (.*)$")
+LINE = re.compile(r"^VCMDQ-TAP (\S+): # trace-(expect|forbid|order|count|once) ([\w.-]+): (.*)$")
 PREFIX = re.compile(r"^\d+@\d+\.\d+:")
 
 
@@ -44,6 +49,62 @@ def check_order(tag, src, name, spec, trace):
     print(f"ok - {tag}: trace {src} {name}: executed in order: {' => '.join(seen)}")
 
 
+def check_count(tag, src, name, spec, trace):
+    """"N: REGEX": exactly N lines match."""
+    m = re.match(r"(\d+): (.*)$", spec)
+    if not m:
+        print(f"not ok - {tag}: trace {src} {name}: bad spec (N: REGEX)")
+        return
+    want, regex = int(m.group(1)), m.group(2)
+    try:
+        pat = re.compile(regex)
+    except re.error as e:
+        print(f"not ok - {tag}: trace {src} {name}: bad regex: {e}")
+        return
+    n = sum(1 for t in trace if pat.search(t))
+    verdict = "ok" if n == want else "not ok"
+    print(f"{verdict} - {tag}: trace {src} {name}: /{regex}/ executed {n} times"
+          + ("" if n == want else f", not {want}"))
+
+
+def check_once(tag, src, name, spec, trace):
+    """"FIRST-LAST: REGEX": each n of FIRST..LAST matches exactly once."""
+    m = re.match(r"(\d+)-(\d+): (.*)$", spec)
+    if not m:
+        print(f"not ok - {tag}: trace {src} {name}: bad spec (FIRST-LAST: REGEX)")
+        return
+    first, last, regex = int(m.group(1)), int(m.group(2)), m.group(3)
+    try:
+        pat = re.compile(regex)
+    except re.error as e:
+        print(f"not ok - {tag}: trace {src} {name}: bad regex: {e}")
+        return
+    if "n" not in pat.groupindex:
+        print(f"not ok - {tag}: trace {src} {name}: no group (?P<n>...) in /{regex}/")
+        return
+    seen = {}
+    for t in trace:
+        h = pat.search(t)
+        if h:
+            n = int(h.group("n"))
+            if first <= n <= last:
+                seen[n] = seen.get(n, 0) + 1
+    missing = [n for n in range(first, last + 1) if n not in seen]
+    twice = sorted(n for n, c in seen.items() if c > 1)
+    if not missing and not twice:
+        print(f"ok - {tag}: trace {src} {name}: each of {first}..{last} "
+              f"executed once ({last - first + 1})")
+        return
+    why = []
+    if missing:
+        why.append(f"{len(missing)} never executed (first {missing[0]})")
+    if twice:
+        why.append(f"{len(twice)} more than once (first {twice[0]}: "
+                   f"{seen[twice[0]]} times)")
+    print(f"not ok - {tag}: trace {src} {name}: of {first}..{last}, "
+          + ", ".join(why))
+
+
 def main():
     if len(sys.argv) not in (3, 4):
         print(__doc__.strip().splitlines()[2].strip(), file=sys.stderr)
@@ -65,6 +126,12 @@ def main():
         src, kind, name, regex = m.groups()
         if kind == "order":
             check_order(tag, src, name, regex, trace)
+            continue
+        if kind == "count":
+            check_count(tag, src, name, regex, trace)
+            continue
+        if kind == "once":
+            check_once(tag, src, name, regex, trace)
             continue
         try:
             pat = re.compile(regex)

@@ -20,7 +20,8 @@
  * Script: per batch a 16-byte header (u32 entries, u32 mode: 0 = poll
  * CONS, 1 = poll the MSI word of the batch's last entry, u32 flags: bit 0
  * = at a CERROR_ILL, store CONS to +0xff8 (no doorbell: exits) after
- * fixing the entry and before acknowledging), then the entries.
+ * fixing the entry and before acknowledging, bit 1 = the same store
+ * before fixing the entry), then the entries.
  * Results: [0] status (0, or 0x100 | CONS.ERR of a fatal error),
  * [8] errors recovered << 8 | last CONS.ERR, [16] batches done,
  * [24 + 8 * i] counter ticks of batch i (first 4096 batches).
@@ -105,7 +106,9 @@ error:	ldr	x23, [x2, #8]
 	cmp	w22, #1
 	b.ne	fatal
 	ldr	w25, [x0, x7]		/* CONS at the error, until acknowledged */
-	and	x21, x25, x13		/* the failing entry: CMD_SYNC instead */
+	tbz	w26, #1, 6f
+	str	w25, [x0, #0xff8]	/* the VMM looks before the fix */
+6:	and	x21, x25, x13		/* the failing entry: CMD_SYNC instead */
 	add	x21, x4, x21, lsl #4
 	mov	x23, #0x46
 	stp	x23, xzr, [x21]

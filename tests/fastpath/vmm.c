@@ -147,6 +147,12 @@ static void set_layout(struct vmm *v, uint32_t layout)
 int vmm_setup(struct vmm *v, enum vmm_mode mode, uint32_t layout,
 	      uint32_t log2size)
 {
+	return vmm_setup_caps(v, mode, layout, log2size, NULL);
+}
+
+int vmm_setup_caps(struct vmm *v, enum vmm_mode mode, uint32_t layout,
+		   uint32_t log2size, int (*vm_caps)(struct kvm_vm *vm))
+{
 	int ret;
 
 	memset(v, 0, sizeof(*v));
@@ -160,6 +166,8 @@ int vmm_setup(struct vmm *v, enum vmm_mode mode, uint32_t layout,
 	if (ret)
 		return ret;
 	ret = kvm_vm_create(&v->vm);
+	if (!ret && vm_caps)
+		ret = vm_caps(&v->vm);
 	if (ret)
 		return ret;
 	v->ram = kvm_vm_add_slot(&v->vm, 0, RAM_SIZE, 0);
@@ -449,7 +457,10 @@ int vmm_load(struct vmm *v, const struct vmm_batch *b, unsigned int nb,
 	unsigned int i, j;
 
 	for (i = 0; i < nb; i++) {
-		uint32_t hdr[4] = { b[i].n, b[i].msi, b[i].pause_on_error, 0 };
+		uint32_t hdr[4] = {
+			b[i].n, b[i].msi,
+			b[i].pause_on_error | b[i].pause_before_fix << 1, 0,
+		};
 
 		memcpy(s, hdr, sizeof(hdr));
 		s += sizeof(hdr);

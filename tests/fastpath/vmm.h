@@ -56,12 +56,14 @@ struct vmm_cmd {
 /*
  * A batch the guest posts: entries, then wait for CONS or for the MSI.
  * With @pause_on_error the guest, stopped at a command error, stores to
- * REG_PAUSE (an exit) after fixing the entry and before acknowledging it.
+ * REG_PAUSE (an exit) after fixing the entry and before acknowledging it;
+ * with @pause_before_fix it does so before fixing the entry as well.
  */
 struct vmm_batch {
 	unsigned int n;
 	bool msi;
 	bool pause_on_error;
+	bool pause_before_fix;
 	struct vmm_cmd cmd[72];
 };
 
@@ -135,6 +137,13 @@ void batch_sync(struct vmm_batch *b, bool msi);
 int vmm_iommufd_setup(struct vmm *v);
 int vmm_setup(struct vmm *v, enum vmm_mode mode, uint32_t layout,
 	      uint32_t log2size);
+/*
+ * vmm_setup(), calling @vm_caps (if not NULL) between KVM_CREATE_VM and
+ * the first memslot, for what KVM takes only then (a dirty ring, and the
+ * dirty bitmap beside it).
+ */
+int vmm_setup_caps(struct vmm *v, enum vmm_mode mode, uint32_t layout,
+		   uint32_t log2size, int (*vm_caps)(struct kvm_vm *vm));
 /* The alloc data of a fresh queue (CONS = PROD = GERROR = GERRORN = 0) */
 void vmm_fill_alloc(struct vmm *v, struct iommu_hw_queue_arm_smmuv3_cmdq_sw *d);
 /* The IOMMU_HW_QUEUE_ALLOC of @d at index 0 */
