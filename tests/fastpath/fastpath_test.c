@@ -25,6 +25,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -1921,6 +1922,203 @@ TEST(queues_share_register_page)
 	ASSERT_GUEST_OK(&v, 1);
 	EXPECT_EQ(2U, vmm_reg(&v, v.cons_off));
 	printf("# trace-expect shared-page-queue-0: invalidate asid=2097 " VMID_RE "\n");
+	vmm_teardown(&v);
+}
+
+/* ---- the inline consumer ---- */
+
+#define VCPU1_CODE	0x8000UL	/* guest_gerrorn_loop */
+#define VCPU1_STOP	0x9000UL	/* its stop flag */
+#define VCPU1_COUNT	0x9008UL	/* its stores */
+
+/* A second vCPU of the test VM, storing GERRORN in a loop. */
+struct vcpu1 {
+	struct vmm *v;
+	int fd;
+	struct kvm_run *run;
+	int err;		/* 0, or the negative errno that stopped it */
+	bool done;		/* it reached its final store */
+	uint64_t last_exit;	/* MMIO address of an unexpected exit */
+};
+
+static int vcpu1_set(int fd, size_t off, uint64_t val)
+{
+	struct kvm_one_reg reg = {
+		.id = KVM_REG_ARM64 | KVM_REG_SIZE_U64 | KVM_REG_ARM_CORE |
+		      (off / sizeof(uint32_t)),
+		.addr = (uintptr_t)&val,
+	};
+
+	return ioctl(fd, KVM_SET_ONE_REG, &reg) ? -errno : 0;
+}
+
+static int vcpu1_create(struct vcpu1 *c, struct vmm *v)
+{
+	const uint64_t regs[10] = {
+		REG_GPA, VCPU1_STOP, VCPU1_COUNT, 0, 0, 0, 0, 0, 0,
+		v->gerrorn_off,
+	};
+	struct kvm_vcpu_init init;
+	unsigned int i;
+	int ret = 0;
+
+	memset(c, 0, sizeof(*c));
+	c->v = v;
+	memcpy(v->ram + VCPU1_CODE, guest_gerrorn_loop_start,
+	       guest_gerrorn_loop_end - guest_gerrorn_loop_start);
+	memset(v->ram + VCPU1_STOP, 0, 16);
+	c->fd = ioctl(v->vm.vm_fd, KVM_CREATE_VCPU, 1);
+	if (c->fd < 0)
+		return -errno;
+	if (ioctl(v->vm.vm_fd, KVM_ARM_PREFERRED_TARGET, &init) ||
+	    ioctl(c->fd, KVM_ARM_VCPU_INIT, &init))
+		return -errno;
+	c->run = mmap(NULL, v->vm.run_size, PROT_READ | PROT_WRITE,
+		      MAP_SHARED, c->fd, 0);
+	if (c->run == MAP_FAILED) {
+		c->run = NULL;
+		return -errno;
+	}
+	ret = vcpu1_set(c->fd, offsetof(struct kvm_regs, regs.pc), VCPU1_CODE);
+	for (i = 0; !ret && i < 10; i++)
+		ret = vcpu1_set(c->fd, offsetof(struct kvm_regs, regs.regs[i]),
+				regs[i]);
+	return ret;
+}
+
+static void *vcpu1_thread(void *arg)
+{
+	struct vcpu1 *c = arg;
+
+	for (;;) {
+		if (ioctl(c->fd, KVM_RUN, 0) && errno != EINTR) {
+			c->err = -errno;
+			return NULL;
+		}
+		if (c->run->exit_reason != KVM_EXIT_MMIO)
+			continue;
+		if (c->run->mmio.phys_addr == REG_GPA + 0xff8) {
+			c->done = true;
+			return NULL;
+		}
+		/* anything else would be a doorbell that exited */
+		c->last_exit = c->run->mmio.phys_addr;
+		c->err = -EPROTO;
+		return NULL;
+	}
+}
+
+static void vcpu1_destroy(struct vcpu1 *c)
+{
+	if (c->run)
+		munmap(c->run, c->v->vm.run_size);
+	if (c->fd > 0)
+		close(c->fd);
+}
+
+static void print_inline_stats(const char *name, const struct vcmdq_sw_stats *st)
+{
+	printf("# %s: %llu doorbells, %llu inline turns, %llu found a consumer running, %llu hand-overs, %llu worker turns, %llu commands, %llu host batches\n",
+	       name, (unsigned long long)st->doorbells,
+	       (unsigned long long)st->inline_turns,
+	       (unsigned long long)st->inline_busy,
+	       (unsigned long long)st->handovers,
+	       (unsigned long long)st->wakes, (unsigned long long)st->cmds,
+	       (unsigned long long)st->batches);
+}
+
+/*
+ * One store posting more entries than an inline turn may take
+ * (VCMDQ_SW_INLINE_ENTRIES): the vCPU consumes its share, the worker
+ * finishes the batch, and the guest sees every batch complete.
+ */
+TEST(inline_handover)
+{
+	const unsigned int nrun = 4, nva = VCMDQ_SW_INLINE_ENTRIES + 44;
+	struct vcmdq_sw_stats st;
+	struct vmm_batch b = {};
+	unsigned int i;
+	struct vmm v;
+
+	for (i = 0; i < nva; i++)
+		batch_add(&b, cmd_tlbi_nh_va(0x6e1, 0x78000000 + i * 0x1000));
+	batch_sync(&b, true);
+	ASSERT_EQ(0, vmm_setup(&v, VMM_FAST, VCMDQ_SW_LAYOUT_SMMUV3, 9));
+	ASSERT_EQ(0, vmm_alloc_queue(&v));
+	ASSERT_EQ(0, vmm_load(&v, &b, 1, nrun));
+	ASSERT_EQ(0, vmm_run(&v, 60));
+	ASSERT_GUEST_OK(&v, nrun);
+	ASSERT_EQ(0, vmm_stats(&v, &st));
+	print_inline_stats("inline_handover", &st);
+	EXPECT_EQ((unsigned long long)nrun * b.n, (unsigned long long)st.cmds);
+	EXPECT_LE(1ULL, st.inline_turns);
+	EXPECT_LE(1ULL, st.handovers) TH_LOG("no inline turn handed over");
+	EXPECT_LE(1ULL, st.wakes) TH_LOG("the worker never ran");
+	EXPECT_EQ(0UL, v.kvm_exits);
+	printf("# trace-count inline-handover-last: %u: smmuv3_range_inval " VMID_RE " asid=1761 addr=0x%x\\b\n",
+	       nrun, 0x78000000 + (nva - 1) * 0x1000);
+	vmm_teardown(&v);
+}
+
+/*
+ * Two vCPUs ring the queue's doorbells at once: vCPU 0 runs a stream
+ * (large batches the inline consumer hands over, and small ones), vCPU 1
+ * stores GERRORN in a loop, each store a doorbell that takes the consumer
+ * if it is free. A PROD store that finds the consumer taken only leaves
+ * its PROD behind; if the holder did not look again after letting go,
+ * vCPU 0 would wait for its batch forever. Every batch completes.
+ */
+TEST(inline_no_lost_doorbell)
+{
+	const unsigned int nrun = 60, nva = VCMDQ_SW_INLINE_ENTRIES + 20;
+	const uint32_t one = 1;
+	struct vcmdq_sw_stats st;
+	struct vmm_batch b[3] = {};
+	uint64_t stores;
+	struct vcpu1 c;
+	unsigned int i;
+	pthread_t t;
+	struct vmm v;
+
+	for (i = 0; i < nva; i++)
+		batch_add(&b[0], cmd_tlbi_nh_va(0x6e2, 0x79000000 + i * 0x1000));
+	batch_sync(&b[0], true);
+	batch_add(&b[1], cmd_tlbi_nh_asid(0x6e3));
+	batch_sync(&b[1], false);
+	for (i = 0; i < 31; i++)
+		batch_add(&b[2], cmd_tlbi_nh_va(0x6e4, 0x7a000000 + i * 0x1000));
+	batch_sync(&b[2], true);
+
+	ASSERT_EQ(0, vmm_setup(&v, VMM_FAST, VCMDQ_SW_LAYOUT_SMMUV3, 9));
+	ASSERT_EQ(0, vmm_alloc_queue(&v));
+	ASSERT_EQ(0, vmm_load(&v, b, 3, nrun));
+	ASSERT_EQ(0, vcpu1_create(&c, &v)) TH_LOG("second vCPU");
+	ASSERT_EQ(0, pthread_create(&t, NULL, vcpu1_thread, &c));
+	EXPECT_EQ(0, vmm_run(&v, 120)) TH_LOG("vCPU 0's stream did not finish: a lost doorbell?");
+	memcpy(v.ram + VCPU1_STOP, &one, sizeof(one));
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	pthread_join(t, NULL);
+	memcpy(&stores, v.ram + VCPU1_COUNT, sizeof(stores));
+	EXPECT_EQ(0, c.err) TH_LOG("vCPU 1: %s (exit at 0x%llx)",
+				   strerror(-c.err),
+				   (unsigned long long)c.last_exit);
+	EXPECT_TRUE(c.done);
+	ASSERT_GUEST_OK(&v, nrun);
+	ASSERT_EQ(0, vmm_stats(&v, &st));
+	print_inline_stats("inline_no_lost_doorbell", &st);
+	printf("# inline_no_lost_doorbell: vCPU 1 stored GERRORN %llu times\n",
+	       (unsigned long long)stores);
+	EXPECT_EQ((unsigned long long)nrun / 3 * (b[0].n + b[1].n + b[2].n),
+		  (unsigned long long)st.cmds);
+	EXPECT_LE(1ULL, st.handovers) TH_LOG("no hand-over happened");
+	EXPECT_LE(1ULL, st.inline_busy)
+		TH_LOG("no doorbell found the consumer taken: nothing was tested");
+	EXPECT_LT(0ULL, stores);
+	printf("# trace-count inline-no-lost-last-va: %u: smmuv3_range_inval " VMID_RE " asid=1762 addr=0x%x\\b\n",
+	       nrun / 3, 0x79000000 + (nva - 1) * 0x1000);
+	printf("# trace-count inline-no-lost-asid: %u: invalidate asid=1763 " VMID_RE "\n",
+	       nrun / 3);
+	vcpu1_destroy(&c);
 	vmm_teardown(&v);
 }
 

@@ -185,3 +185,26 @@ guest_prod_loop_start:
 	str	x14, [x2, #8]
 	b	1b
 guest_prod_loop_end:
+
+/*
+ * GERRORN stores in a loop, from a second vCPU while the first runs a
+ * stream: each store is a doorbell, so the two vCPUs contend for the
+ * queue's consumer. The value stored is the one read (the guest makes no
+ * error, so GERRORN never changes). Entered with
+ *   x0 register page    x1 stop flag (RAM)    x2 store count (RAM)
+ *   x9 GERRORN offset
+ * Ends by storing the count to +0xff8 (no doorbell: exits), then spins.
+ */
+	.globl guest_gerrorn_loop_start, guest_gerrorn_loop_end
+guest_gerrorn_loop_start:
+	mov	x14, #0
+1:	ldr	w18, [x1]
+	cbnz	w18, 2f
+	ldr	w17, [x0, x9]
+	str	w17, [x0, x9]
+	add	x14, x14, #1
+	str	x14, [x2]
+	b	1b
+2:	str	w14, [x0, #0xff8]
+3:	b	3b
+guest_gerrorn_loop_end:

@@ -64,7 +64,7 @@ struct vmm_batch {
 	bool msi;
 	bool pause_on_error;
 	bool pause_before_fix;
-	struct vmm_cmd cmd[72];
+	struct vmm_cmd cmd[320];
 };
 
 struct vmm {
@@ -119,6 +119,7 @@ struct vmm {
 /* The guest programs (guest_cmdq.S), copied to GPA 0 */
 extern const uint8_t guest_cmdq_start[], guest_cmdq_end[];
 extern const uint8_t guest_prod_loop_start[], guest_prod_loop_end[];
+extern const uint8_t guest_gerrorn_loop_start[], guest_gerrorn_loop_end[];
 
 /* builders */
 struct vmm_cmd cmd_tlbi_nh_asid(uint16_t asid);
