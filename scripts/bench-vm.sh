@@ -16,6 +16,12 @@ VARIANT=base VM_TESTS=fastpath_test:trap_vs_fast "$top/scripts/vm.sh" 2>&1 |
 	grep --line-buffered -E '^(kernel|module|selftests|initramfs|vm|trace): ' >&2
 rc=${PIPESTATUS[0]}
 sed -n 's/^# vm fastpath_test: bench: //p' "$log"
+# The figures as JSON, for tools and for comparing runs.
+mkdir -p "$top/build"
+sed -n 's/^# vm fastpath_test: bench-json //p' "$log" |
+	python3 "$top/scripts/bench-vm-json.py" >"$top/build/bench-vm.json" ||
+	{ echo "bench-vm: no figures to write" >&2; exit 1; }
+echo "bench-vm: figures in build/bench-vm.json" >&2
 if [ $rc != 0 ] || grep -q '^not ok' "$log"; then
 	grep -E '^not ok|ERROR' "$log" >&2
 	echo "bench-vm: FAILED (log above)" >&2
