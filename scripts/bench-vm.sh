@@ -22,7 +22,7 @@ sed -n 's/^# vm fastpath_test: bench-json //p' "$log" |
 	python3 "$top/scripts/bench-vm-json.py" >"$top/build/bench-vm.json" ||
 	{ echo "bench-vm: no figures to write" >&2; exit 1; }
 echo "bench-vm: figures in build/bench-vm.json" >&2
-if [ $rc != 0 ] || grep -q '^not ok' "$log"; then
+if [ "$rc" != 0 ] || grep -q '^not ok' "$log"; then
 	grep -E '^not ok|ERROR' "$log" >&2
 	echo "bench-vm: FAILED (log above)" >&2
 	exit 1
