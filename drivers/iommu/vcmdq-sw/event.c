@@ -143,8 +143,12 @@ static __poll_t vcmdq_sw_event_poll(struct file *file, poll_table *wait)
 	return mask;
 }
 
-/* Forget an EXIT at @index the VMM answered without reading it. */
-static void vcmdq_sw_drop_exit(struct vcmdq_sw_queue *q, u32 index)
+/*
+ * Forget EXIT events not read yet: the one at @index the VMM answered
+ * without reading it, or with @all every one (a restored state replaces
+ * them).
+ */
+static void vcmdq_sw_drop_exit(struct vcmdq_sw_queue *q, bool all, u32 index)
 {
 	struct vcmdq_sw_event keep[VCMDQ_SW_MAX_EVENTS];
 	unsigned int i, n = 0, head;
@@ -155,7 +159,8 @@ static void vcmdq_sw_drop_exit(struct vcmdq_sw_queue *q, u32 index)
 		struct vcmdq_sw_event *ev =
 			&q->events[(head + i) % VCMDQ_SW_MAX_EVENTS];
 
-		if (ev->type != VCMDQ_SW_EVENT_EXIT || ev->index != index)
+		if (ev->type != VCMDQ_SW_EVENT_EXIT ||
+		    (!all && ev->index != index))
 			keep[n++] = *ev;
 	}
 	for (i = 0; i < n; i++)
@@ -179,7 +184,7 @@ static int vcmdq_sw_answer(struct vcmdq_sw_queue *q,
 		/* The EXIT goes only with an answer the engine took */
 		ret = vcmdq_exit_done(&q->e, resp->cerror);
 		if (!ret) {
-			vcmdq_sw_drop_exit(q, resp->index);
+			vcmdq_sw_drop_exit(q, false, resp->index);
 			vcmdq_sw_kick(q);
 		}
 	}
@@ -259,18 +264,32 @@ static int vcmdq_sw_event_stats(struct vcmdq_sw_queue *q, void __user *uarg)
 	return 0;
 }
 
+/*
+ * Copy in a size-extensible ioctl argument that starts with its __u32
+ * size: at least @min bytes, the kernel's @dsize of them, and any longer
+ * tail the kernel does not know must be zero.
+ */
+static int vcmdq_sw_copy_arg(void *dst, size_t dsize, size_t min,
+			     void __user *uarg)
+{
+	u32 size;
+
+	if (get_user(size, (u32 __user *)uarg))
+		return -EFAULT;
+	if (size < min)
+		return -EINVAL;
+	return copy_struct_from_user(dst, dsize, uarg, size);
+}
+
 static int vcmdq_sw_event_set_consumer(struct vcmdq_sw_queue *q,
 				       void __user *uarg)
 {
 	struct vcmdq_sw_consumer_mode arg;
-	u32 size;
 	int ret;
 
-	if (get_user(size, (u32 __user *)uarg))
-		return -EFAULT;
-	if (size < offsetofend(struct vcmdq_sw_consumer_mode, poll_us))
-		return -EINVAL;
-	ret = copy_struct_from_user(&arg, sizeof(arg), uarg, size);
+	ret = vcmdq_sw_copy_arg(&arg, sizeof(arg),
+				offsetofend(struct vcmdq_sw_consumer_mode,
+					    poll_us), uarg);
 	if (ret)
 		return ret;
 	if (arg.__reserved)
@@ -389,27 +408,6 @@ static int vcmdq_sw_event_get_state(struct vcmdq_sw_queue *q,
 	return 0;
 }
 
-/* Drop every EXIT event not read yet: the state replaces them. */
-static void vcmdq_sw_drop_exits(struct vcmdq_sw_queue *q)
-{
-	struct vcmdq_sw_event keep[VCMDQ_SW_MAX_EVENTS];
-	unsigned int i, n = 0;
-
-	spin_lock(&q->ev_lock);
-	for (i = 0; i < q->ev_count; i++) {
-		struct vcmdq_sw_event *ev =
-			&q->events[(q->ev_head + i) % VCMDQ_SW_MAX_EVENTS];
-
-		if (ev->type != VCMDQ_SW_EVENT_EXIT)
-			keep[n++] = *ev;
-	}
-	for (i = 0; i < n; i++)
-		q->events[i] = keep[i];
-	q->ev_head = 0;
-	q->ev_count = n;
-	spin_unlock(&q->ev_lock);
-}
-
 static int vcmdq_sw_state_check(const struct vcmdq_sw_queue *q,
 				const struct vcmdq_sw_state *st)
 {
@@ -439,14 +437,11 @@ static int vcmdq_sw_event_set_state(struct vcmdq_sw_queue *q,
 	struct vcmdq_sw_event ev = { .type = VCMDQ_SW_EVENT_EXIT };
 	struct vcmdq_cmd cmd;
 	struct vcmdq_sw_state st;
-	u32 size;
 	int ret;
 
-	if (get_user(size, (u32 __user *)uarg))
-		return -EFAULT;
-	if (size < offsetofend(struct vcmdq_sw_state, exit_cmd))
-		return -EINVAL;
-	ret = copy_struct_from_user(&st, sizeof(st), uarg, size);
+	ret = vcmdq_sw_copy_arg(&st, sizeof(st),
+				offsetofend(struct vcmdq_sw_state, exit_cmd),
+				uarg);
 	if (ret)
 		return ret;
 
@@ -463,7 +458,7 @@ static int vcmdq_sw_event_set_state(struct vcmdq_sw_queue *q,
 	vcmdq_sw_set_reg(q, q->gerror_off, st.gerror);
 	vcmdq_sw_set_reg(q, q->gerrorn_off, st.gerrorn);
 	vcmdq_sw_set_reg(q, q->prod_off, st.prod);
-	vcmdq_sw_drop_exits(q);
+	vcmdq_sw_drop_exit(q, true, 0);
 	if (st.halt == VCMDQ_SW_HALT_EXIT) {
 		cmd.w[0] = st.exit_cmd[0];
 		cmd.w[1] = st.exit_cmd[1];
