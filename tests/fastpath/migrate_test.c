@@ -656,6 +656,27 @@ static int finish_dest(int ch[2], pid_t pid, struct mig_report *r)
 	return ret;
 }
 
+/*
+ * The stop-and-copy of a paused source in one go: all of guest memory,
+ * the vCPU, the queue's state, then the destination runs and reports.
+ */
+static int move_all(int ch[2], pid_t pid, struct vmm *v,
+		    const struct vcmdq_sw_state *st, struct mig_report *r)
+{
+	int ret = send_pages(ch[0], v, NULL);
+
+	if (ret <= 0)
+		return ret ? ret : -EIO;
+	ret = send_vcpu(ch[0], v);
+	if (!ret)
+		ret = send_queue(ch[0], v, st);
+	if (!ret)
+		ret = send_go(ch[0], v);
+	if (!ret)
+		ret = finish_dest(ch, pid, r);
+	return ret;
+}
+
 #define ASSERT_DEST_OK(r) \
 	ASSERT_EQ(0, (r)->err) TH_LOG("destination: %s: %s", (r)->what, \
 				     strerror(-(r)->err))
@@ -935,12 +956,7 @@ TEST(migrate_pending_exit)
 	EXPECT_EQ(1ULL, st.cmds);
 	EXPECT_EQ(1ULL, st.exits);
 
-	ASSERT_LT(0, send_pages(sk[0], &v, NULL));
-	ASSERT_EQ(0, send_vcpu(sk[0], &v));
-	ASSERT_EQ(0, send_queue(sk[0], &v, &state));
-	ASSERT_EQ(0, send_go(sk[0], &v));
-	ASSERT_EQ(0, finish_dest(sk, pid, &rep));
-
+	ASSERT_EQ(0, move_all(sk, pid, &v, &state, &rep));
 	ASSERT_DEST_OK(&rep);
 	EXPECT_EQ(rep.src_hash, rep.hash);
 	EXPECT_SAME_STATE(&state, &rep.state);
@@ -1049,12 +1065,7 @@ TEST(migrate_pending_cerror)
 	EXPECT_EQ(1ULL, st.cmds);
 	EXPECT_EQ(1ULL, st.errors);
 
-	ASSERT_LT(0, send_pages(sk[0], &v, NULL));
-	ASSERT_EQ(0, send_vcpu(sk[0], &v));
-	ASSERT_EQ(0, send_queue(sk[0], &v, &state));
-	ASSERT_EQ(0, send_go(sk[0], &v));
-	ASSERT_EQ(0, finish_dest(sk, pid, &rep));
-
+	ASSERT_EQ(0, move_all(sk, pid, &v, &state, &rep));
 	ASSERT_DEST_OK(&rep);
 	EXPECT_EQ(rep.src_hash, rep.hash);
 	EXPECT_SAME_STATE(&state, &rep.state);

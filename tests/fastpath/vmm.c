@@ -144,6 +144,19 @@ static void set_layout(struct vmm *v, uint32_t layout)
  * (no memslot, so every access exits). The fast path's register page is
  * the queue's, mapped when it is allocated.
  */
+/* The trap path's register page: the VMM's own memory, emulated. */
+static int trap_regs_map(struct vmm *v)
+{
+	v->regs = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (v->regs == MAP_FAILED) {
+		v->regs = NULL;
+		return fail("mmap register page");
+	}
+	v->regs_len = 4096;
+	return 0;
+}
+
 int vmm_setup(struct vmm *v, enum vmm_mode mode, uint32_t layout,
 	      uint32_t log2size)
 {
@@ -183,13 +196,9 @@ int vmm_setup_caps(struct vmm *v, enum vmm_mode mode, uint32_t layout,
 	if (ret)
 		return ret;
 	if (mode == VMM_TRAP) {
-		v->regs = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
-			       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-		if (v->regs == MAP_FAILED) {
-			v->regs = NULL;
-			return fail("mmap register page");
-		}
-		v->regs_len = 4096;
+		ret = trap_regs_map(v);
+		if (ret)
+			return ret;
 	} else {
 		v->gerror_efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 		if (v->gerror_efd < 0)
@@ -328,13 +337,10 @@ int vmm_destroy_queue(struct vmm *v)
 
 int vmm_trap_takeover(struct vmm *v, const uint8_t *saved_regs)
 {
-	v->regs = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
-		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (v->regs == MAP_FAILED) {
-		v->regs = NULL;
-		return fail("mmap register page");
-	}
-	v->regs_len = 4096;
+	int ret = trap_regs_map(v);
+
+	if (ret)
+		return ret;
 	memcpy(v->regs, saved_regs, 4096);
 	v->mode = VMM_TRAP;
 	v->cons = vmm_reg(v, v->cons_off);
