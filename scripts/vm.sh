@@ -7,7 +7,8 @@
 # the results as flat TAP ("ok - vm: ...", "not ok - vm: ...").
 #
 # Every step prints "<step>: ..." progress lines; a failure names its step.
-# Artefacts: $VCMDQ_CACHE/vm/ (serial log, QEMU SMMU trace).
+# Artefacts: $VCMDQ_CACHE/vm-<variant>/, or $VM_DIR (serial log, QEMU SMMU
+# trace).
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -34,7 +35,12 @@ base) TESTS=${VM_TESTS:-all}; DEBUG=0 ;;
 debug) TESTS=${VM_TESTS:-kunit,kvm_exits_test,doorbell_test,fastpath_test,migrate_test}; DEBUG=1 ;;
 *) die "unknown VARIANT '$VARIANT' (base|debug)" ;;
 esac
-W=$CACHE/vm-$VARIANT
+# VM_DIR: where this run's modules, initramfs and logs go (two runs at
+# once, from two work trees, each need their own)
+W=${VM_DIR:-$CACHE/vm-$VARIANT}
+mkdir -p "$W"
+# VM_STRESS=1: the reliability tests run their long forms (make stress)
+STRESS=${VM_STRESS:-0}
 
 step=kernel
 KOUT=$(scripts_dir=$top/scripts; "$scripts_dir/kernel.sh" "$VARIANT") ||
@@ -120,7 +126,7 @@ timeout --foreground -k 5 "$TIMEOUT" qemu-system-aarch64 \
 	-smp 2 -m 1G -nographic -no-reboot -nic none \
 	-device e1000e,romfile= \
 	-kernel "$KOUT/arch/arm64/boot/Image" -initrd "$W/initramfs.gz" \
-	-append "console=ttyAMA0 loglevel=4 printk.time=1 panic=-1 rdinit=/init hugepages=128 arm_smmu_v3.test_viommu_without_s2fwb=1 vcmdq.tests=$TESTS vcmdq.debug=$DEBUG" \
+	-append "console=ttyAMA0 loglevel=4 printk.time=1 panic=-1 rdinit=/init hugepages=128 arm_smmu_v3.test_viommu_without_s2fwb=1 vcmdq.tests=$TESTS vcmdq.debug=$DEBUG vcmdq.stress=$STRESS" \
 	-trace 'smmuv3_cmdq*' -trace 'smmu_iotlb_inv*' \
 	-trace smmuv3_range_inval -D "$TRACE" \
 	</dev/null >"$LOG" 2>&1

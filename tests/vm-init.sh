@@ -22,6 +22,7 @@ for a in $(cat /proc/cmdline); do
 	case "$a" in
 	vcmdq.tests=*) tests=${a#vcmdq.tests=} ;;
 	vcmdq.debug=1) debug=1 ;;
+	vcmdq.stress=1) export VCMDQ_STRESS=1 ;;
 	esac
 done
 wanted() {
