@@ -9,6 +9,9 @@ JSON object per line) into build/bench-vm.json (stdout):
   floor_store               p50_us, p99_us (an empty PROD store)
   ratios.<stream>           trap/inline p50 and p99, inline p50 over
                             floor_store + host_issue p50
+  vcpus2.<mode>.<n>vcpu     p50_us, p99_us, exits_per_batch, owner_wait_us,
+                            gathered: n guest vCPUs posting to one queue
+  vcpus2.<mode>.ratio_2_over_1_p50 (and _p99)
 """
 import json
 import sys
@@ -16,7 +19,7 @@ import sys
 
 def main():
     out = {"streams": {}, "host_issue": {}, "floor_store": None,
-           "ratios": {}}
+           "ratios": {}, "vcpus2": {}}
     for line in sys.stdin:
         row = json.loads(line)
         fig = {k: row[k] for k in ("p50_us", "p99_us", "exits_per_batch")
@@ -26,6 +29,10 @@ def main():
         elif row["section"] == "host_issue":
             fig["includes"] = "the IOMMU_HWPT_INVALIDATE ioctl"
             out["host_issue"][row["stream"]] = fig
+        elif row["section"] == "vcpus2":
+            fig.update({k: row[k] for k in ("owner_wait_us", "gathered")})
+            mode = out["vcpus2"].setdefault(row["mode"], {})
+            mode[f'{row["vcpus"]}vcpu'] = fig
         elif row["section"] == "floor_store":
             fig["what"] = "an empty PROD store: doorbell and empty inline turn"
             out["floor_store"] = fig
@@ -43,6 +50,12 @@ def main():
             "inline_over_floor_plus_host_issue_p50":
                 round(inl["p50_us"] / (floor + hi["p50_us"]), 2),
         }
+    for mode in out["vcpus2"].values():
+        one, two = mode.get("1vcpu"), mode.get("2vcpu")
+        if one and two:
+            for q in ("p50", "p99"):
+                mode[f"ratio_2_over_1_{q}"] = round(
+                    two[f"{q}_us"] / one[f"{q}_us"], 2)
     json.dump(out, sys.stdout, indent=1, sort_keys=True)
     sys.stdout.write("\n")
 

@@ -3,7 +3,8 @@
 #
 # The fast path against the trap path, in the arm64 VM (base kernel):
 # user-space exits per batch and guest-measured latency per stream, from
-# tests/fastpath's trap_vs_fast. Prints the figures, exits non-zero if the
+# tests/fastpath's trap_vs_fast; one and two guest vCPUs posting to one
+# queue, from its vcpus2. Prints the figures, exits non-zero if the
 # run failed. Needs what `make check-vm` needs (scripts/bootstrap.sh kernel).
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -11,7 +12,7 @@ log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 
 # progress (kernel build, boot) as it happens, the figures at the end
-VARIANT=base VM_TESTS=fastpath_test:trap_vs_fast "$top/scripts/vm.sh" 2>&1 |
+VARIANT=base VM_TESTS=fastpath_test:trap_vs_fast,fastpath_test:vcpus2 "$top/scripts/vm.sh" 2>&1 |
 	tee "$log" |
 	grep --line-buffered -E '^(kernel|module|selftests|initramfs|vm|trace): ' >&2
 rc=${PIPESTATUS[0]}

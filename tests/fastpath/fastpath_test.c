@@ -2017,13 +2017,15 @@ TEST(queues_share_register_page)
 #define VCPU1_STOP	0x9000UL	/* its stop flag */
 #define VCPU1_COUNT	0x9008UL	/* its stores */
 
-/* A second vCPU of the test VM, storing GERRORN in a loop. */
+/* A further vCPU of the test VM, with its own thread. */
 struct vcpu1 {
 	struct vmm *v;
 	int fd;
+	int cpu;		/* the CPU its thread runs on */
 	struct kvm_run *run;
 	int err;		/* 0, or the negative errno that stopped it */
-	bool done;		/* it reached its final store */
+	bool done;		/* it reached its final store (__atomic) */
+	bool stop;		/* vcpu1_join() gave up on it (__atomic) */
 	uint64_t last_exit;	/* MMIO address of an unexpected exit */
 };
 
@@ -2038,22 +2040,19 @@ static int vcpu1_set(int fd, size_t off, uint64_t val)
 	return ioctl(fd, KVM_SET_ONE_REG, &reg) ? -errno : 0;
 }
 
-static int vcpu1_create(struct vcpu1 *c, struct vmm *v)
+/* vCPU @id of @v, run on CPU @cpu, starting at @pc with x0.. = @regs */
+static int vcpu1_create(struct vcpu1 *c, struct vmm *v, unsigned int id,
+			int cpu, uint64_t pc, const uint64_t *regs,
+			unsigned int nregs)
 {
-	const uint64_t regs[10] = {
-		REG_GPA, VCPU1_STOP, VCPU1_COUNT, 0, 0, 0, 0, 0, 0,
-		v->gerrorn_off,
-	};
 	struct kvm_vcpu_init init;
 	unsigned int i;
 	int ret = 0;
 
 	memset(c, 0, sizeof(*c));
 	c->v = v;
-	memcpy(v->ram + VCPU1_CODE, guest_gerrorn_loop_start,
-	       guest_gerrorn_loop_end - guest_gerrorn_loop_start);
-	memset(v->ram + VCPU1_STOP, 0, 16);
-	c->fd = ioctl(v->vm.vm_fd, KVM_CREATE_VCPU, 1);
+	c->cpu = cpu;
+	c->fd = ioctl(v->vm.vm_fd, KVM_CREATE_VCPU, id);
 	if (c->fd < 0)
 		return -errno;
 	if (ioctl(v->vm.vm_fd, KVM_ARM_PREFERRED_TARGET, &init) ||
@@ -2065,19 +2064,34 @@ static int vcpu1_create(struct vcpu1 *c, struct vmm *v)
 		c->run = NULL;
 		return -errno;
 	}
-	ret = vcpu1_set(c->fd, offsetof(struct kvm_regs, regs.pc), VCPU1_CODE);
-	for (i = 0; !ret && i < 10; i++)
+	ret = vcpu1_set(c->fd, offsetof(struct kvm_regs, regs.pc), pc);
+	for (i = 0; !ret && i < nregs; i++)
 		ret = vcpu1_set(c->fd, offsetof(struct kvm_regs, regs.regs[i]),
 				regs[i]);
 	return ret;
+}
+
+/* vCPU @id on CPU @cpu, storing GERRORN in a loop (guest_gerrorn_loop) */
+static int vcpu1_create_gerrorn(struct vcpu1 *c, struct vmm *v,
+				unsigned int id, int cpu)
+{
+	const uint64_t regs[10] = {
+		REG_GPA, VCPU1_STOP, VCPU1_COUNT, 0, 0, 0, 0, 0, 0,
+		v->gerrorn_off,
+	};
+
+	memcpy(v->ram + VCPU1_CODE, guest_gerrorn_loop_start,
+	       guest_gerrorn_loop_end - guest_gerrorn_loop_start);
+	memset(v->ram + VCPU1_STOP, 0, 16);
+	return vcpu1_create(c, v, id, cpu, VCPU1_CODE, regs, 10);
 }
 
 static void *vcpu1_thread(void *arg)
 {
 	struct vcpu1 *c = arg;
 
-	/* The other CPU than vCPU 0's, so the two doorbells really race */
-	c->err = pin_to_cpu(1);
+	/* Mostly the other CPU than vCPU 0's: the doorbells really race */
+	c->err = pin_to_cpu(c->cpu);
 	if (c->err)
 		return NULL;
 	for (;;) {
@@ -2085,17 +2099,43 @@ static void *vcpu1_thread(void *arg)
 			c->err = -errno;
 			return NULL;
 		}
-		if (c->run->exit_reason != KVM_EXIT_MMIO)
-			continue;
-		if (c->run->mmio.phys_addr == REG_GPA + 0xff8) {
-			c->done = true;
+		if (__atomic_load_n(&c->stop, __ATOMIC_ACQUIRE)) {
+			c->err = -ETIMEDOUT;
 			return NULL;
 		}
-		/* anything else would be a doorbell that exited */
+		if (c->run->exit_reason != KVM_EXIT_MMIO)
+			continue;
+		if (c->run->mmio.phys_addr == REG_GPA + REG_PAUSE) {
+			__atomic_store_n(&c->done, true, __ATOMIC_RELEASE);
+			return NULL;
+		}
+		/* the trap path's register accesses; on the fast path, none */
+		if (c->v->mode == VMM_TRAP &&
+		    !vmm_trap_access(c->v, c->run))
+			continue;
 		c->last_exit = c->run->mmio.phys_addr;
 		c->err = -EPROTO;
 		return NULL;
 	}
+}
+
+/* Wait up to @secs for vCPU 1 to finish, then stop it; its error or 0. */
+static int vcpu1_join(struct vcpu1 *c, pthread_t t, unsigned int secs)
+{
+	unsigned int ms;
+
+	for (ms = 0; ms < secs * 1000; ms += 10) {
+		if (__atomic_load_n(&c->done, __ATOMIC_ACQUIRE))
+			break;
+		usleep(10000);
+	}
+	if (!__atomic_load_n(&c->done, __ATOMIC_ACQUIRE)) {
+		__atomic_store_n(&c->stop, true, __ATOMIC_RELEASE);
+		/* vmm_run() set SIGALRM's handler: KVM_RUN returns EINTR */
+		pthread_kill(t, SIGALRM);
+	}
+	pthread_join(t, NULL);
+	return c->err;
 }
 
 static void vcpu1_destroy(struct vcpu1 *c)
@@ -2182,7 +2222,7 @@ TEST(inline_no_lost_doorbell)
 	ASSERT_EQ(0, vmm_setup(&v, VMM_FAST, VCMDQ_SW_LAYOUT_SMMUV3, 9));
 	ASSERT_EQ(0, pin_to_cpu(0));
 	ASSERT_EQ(0, vmm_alloc_queue(&v));
-	ASSERT_EQ(0, vcpu1_create(&c, &v)) TH_LOG("second vCPU");
+	ASSERT_EQ(0, vcpu1_create_gerrorn(&c, &v, 1, 1)) TH_LOG("second vCPU");
 	ASSERT_EQ(0, pthread_create(&t, NULL, vcpu1_thread, &c));
 	/*
 	 * Until a PROD store has found the consumer taken (a few rounds at
@@ -2222,6 +2262,246 @@ TEST(inline_no_lost_doorbell)
 	       rounds * nrun / 3);
 	vcpu1_destroy(&c);
 	vmm_teardown(&v);
+}
+
+/* ---- several vCPUs posting to one queue ---- */
+
+#define VCPU1_RES_GPA		0x20000UL	/* vCPU 1's results */
+#define VCPU1_SCRIPT_GPA	0x200000UL	/* vCPU 1's script */
+#define MP_ROUNDS		300
+#define MP_STRESS_ROUNDS	4000
+
+static bool stress(void)
+{
+	const char *e = getenv("VCMDQ_STRESS");
+
+	return e && *e == '1';
+}
+
+/*
+ * One VM whose vCPU 0 (and vCPU 1 with @nvcpus 2) run guest_cmdq_mp on the
+ * same queue, vCPU i posting TLBI_NH_VA(@asid + i) + CMD_SYNC(MSI) per
+ * batch, as a strict-mode DMA unmap does; with @gerrorn a further vCPU
+ * stores GERRORN all along. Per-batch latency over every posting vCPU.
+ */
+struct mp_run {
+	enum vmm_mode mode;
+	int consumer;		/* VCMDQ_SW_CONSUMER_*, -1: the default */
+	uint32_t poll_us;
+	unsigned int nvcpus;
+	bool gerrorn;
+	unsigned int rounds;	/* batches per posting vCPU */
+	uint16_t asid;
+	/* results */
+	double p50, p99, exits_per_batch;
+	double owner_wait_us;	/* per batch: waiting for the last PROD store */
+	uint64_t gathered;	/* PROD stores publishing two vCPUs' batches */
+	struct vcmdq_sw_stats st;
+	uint64_t gerrorn_stores;
+	double secs;
+};
+
+static void run_mp(struct __test_metadata *_metadata, struct mp_run *r)
+{
+	static uint64_t t[2 * 4096];
+	const uint32_t one = 1;
+	struct vmm_batch b[2] = {};
+	uint64_t regs[VMM_MP_NREGS], done1, n0, w1 = 0, g1 = 0;
+	unsigned int i, n = 0, total;
+	struct vcpu1 c[2] = {};
+	struct timespec t0, t1;
+	pthread_t th[2];
+	struct vmm v;
+
+	ASSERT_GE(4096U, r->rounds);
+	for (i = 0; i < 2; i++) {
+		batch_add(&b[i], cmd_tlbi_nh_va(r->asid + i,
+						0x7c000000 + i * 0x100000));
+		batch_sync(&b[i], true);
+	}
+	ASSERT_EQ(0, vmm_setup(&v, r->mode, VCMDQ_SW_LAYOUT_SMMUV3, 8));
+	/* the worker on CPU 1, vCPU 0 on CPU 0, as in trap_vs_fast */
+	ASSERT_EQ(0, pin_to_cpu(1));
+	v.poll_us = r->poll_us;
+	if (r->mode == VMM_FAST) {
+		ASSERT_EQ(0, vmm_alloc_queue(&v));
+		if (r->consumer >= 0)
+			ASSERT_EQ(0, vmm_set_consumer(&v, r->consumer,
+						      r->poll_us));
+	}
+	ASSERT_EQ(0, pin_to_cpu(0));
+	ASSERT_EQ(0, vmm_load_mp(&v, &b[0], 1, r->rounds));
+	if (r->nvcpus > 1) {
+		ASSERT_EQ(0, vmm_put_script(&v, VCPU1_SCRIPT_GPA, &b[1], 1));
+		memset(v.ram + VCPU1_RES_GPA, 0, 24 + 4096 * 8);
+		vmm_mp_regs(&v, VCPU1_SCRIPT_GPA, 1, VCPU1_RES_GPA, r->rounds,
+			    REG_PAUSE, regs);
+		ASSERT_EQ(0, vcpu1_create(&c[0], &v, 1, 1, 0, regs,
+					  VMM_MP_NREGS));
+	}
+	if (r->gerrorn)
+		ASSERT_EQ(0, vcpu1_create_gerrorn(&c[1], &v, 2, 1));
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (i = 0; i < 2; i++)
+		if (c[i].run)
+			ASSERT_EQ(0, pthread_create(&th[i], NULL, vcpu1_thread,
+						    &c[i]));
+	EXPECT_EQ(0, vmm_run(&v, 600)) TH_LOG("vCPU 0 did not finish");
+	if (c[0].run)
+		EXPECT_EQ(0, vcpu1_join(&c[0], th[0], 120))
+			TH_LOG("vCPU 1 did not finish (exit at 0x%llx)",
+			       (unsigned long long)c[0].last_exit);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	if (c[1].run) {
+		memcpy(v.ram + VCPU1_STOP, &one, sizeof(one));
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		EXPECT_EQ(0, vcpu1_join(&c[1], th[1], 60))
+			TH_LOG("the GERRORN vCPU (exit at 0x%llx)",
+			       (unsigned long long)c[1].last_exit);
+		memcpy(&r->gerrorn_stores, v.ram + VCPU1_COUNT, 8);
+	}
+	r->secs = (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
+	ASSERT_NE(KSFT_FAIL, _metadata->exit_code);
+
+	n0 = vmm_result(&v, 2);
+	memcpy(&done1, v.ram + VCPU1_RES_GPA + 16, 8);
+	if (r->nvcpus > 1) {
+		memcpy(&w1, v.ram + VCPU1_RES_GPA, 8);
+		memcpy(&g1, v.ram + VCPU1_RES_GPA + 8, 8);
+	}
+	EXPECT_EQ((uint64_t)r->rounds, n0);
+	if (r->nvcpus > 1)
+		EXPECT_EQ((uint64_t)r->rounds, done1);
+	for (i = 0; i < r->rounds; i++) {
+		t[n++] = vmm_result(&v, 3 + i);
+		if (r->nvcpus > 1)
+			memcpy(&t[n++], v.ram + VCPU1_RES_GPA + 24 + 8 * i, 8);
+	}
+	qsort(t, n, sizeof(t[0]), cmp_u64);
+	r->p50 = vmm_ticks_to_us(t[n / 2]);
+	r->p99 = vmm_ticks_to_us(t[n * 99 / 100]);
+	total = r->rounds * r->nvcpus;
+	r->owner_wait_us = vmm_ticks_to_us(vmm_result(&v, 0) + w1) / total;
+	r->gathered = vmm_result(&v, 1) + g1;
+	r->exits_per_batch = (double)v.kvm_exits / total;
+	if (r->mode == VMM_FAST) {
+		ASSERT_EQ(0, vmm_stats(&v, &r->st));
+		EXPECT_EQ(2ULL * total, (unsigned long long)r->st.cmds)
+			TH_LOG("commands lost or run twice");
+		EXPECT_EQ(0ULL, r->st.exits);
+		EXPECT_EQ(0UL, v.kvm_exits);
+	} else {
+		EXPECT_LE(1UL, v.kvm_exits);
+	}
+	for (i = 0; i < r->nvcpus; i++)
+		printf("# trace-count mp-%s-%u-vcpu%u: %u: smmuv3_range_inval " VMID_RE " asid=%u addr=0x%x\\b\n",
+		       r->mode == VMM_FAST ? "fast" : "trap", r->asid, i,
+		       r->rounds, r->asid + i, 0x7c000000 + i * 0x100000);
+	vcpu1_destroy(&c[0]);
+	vcpu1_destroy(&c[1]);
+	vmm_teardown(&v);
+}
+
+/*
+ * make bench-vm's vcpus2 section: per-batch latency of a strict-mode
+ * unmap (TLBI_NH_VA + CMD_SYNC with MSI) with one and with two guest vCPUs
+ * posting to the same queue at once, trap path against the inline
+ * consumer, in one run.
+ */
+TEST(vcpus2)
+{
+	static const char *const name[3] = { "trap", "inline", "worker" };
+	struct mp_run r[3][2];
+	int m, n;
+
+	for (m = 0; m < 3; m++) {
+		for (n = 0; n < 2; n++) {
+			r[m][n] = (struct mp_run){
+				.mode = m ? VMM_FAST : VMM_TRAP,
+				.consumer = m == 2 ? VCMDQ_SW_CONSUMER_WORKER : -1,
+				.nvcpus = n + 1, .rounds = MP_ROUNDS,
+				.asid = 0x7c0 + 4 * (2 * m + n),
+			};
+			printf("# bench: vcpus2: running %s with %u vCPU(s), %u batches each\n",
+			       name[m], n + 1, MP_ROUNDS);
+			fflush(stdout);
+			run_mp(_metadata, &r[m][n]);
+			if (m == 1)
+				EXPECT_LT(0ULL, r[m][n].st.inline_turns);
+		}
+	}
+	printf("# bench: vcpus2: per-batch latency of TLBI_NH_VA+SYNC(MSI), %u batches per vCPU; wait = per batch, an owner waiting for the previous owner's PROD store to return (Linux's protocol: one PROD store at a time); gathered = PROD stores that published the other vCPU's batch too\n",
+	       MP_ROUNDS);
+	for (m = 0; m < 3; m++) {
+		printf("# bench: vcpus2 %-6s | 1 vCPU: p50 %.1f us p99 %.1f us, %.2f exits/batch | 2 vCPUs: p50 %.1f us p99 %.1f us, %.2f exits/batch, wait %.1f us, gathered %llu of %u | 2/1 p50 %.2fx p99 %.2fx\n",
+		       name[m], r[m][0].p50, r[m][0].p99,
+		       r[m][0].exits_per_batch, r[m][1].p50, r[m][1].p99,
+		       r[m][1].exits_per_batch, r[m][1].owner_wait_us,
+		       (unsigned long long)r[m][1].gathered, 2 * MP_ROUNDS,
+		       r[m][1].p50 / r[m][0].p50, r[m][1].p99 / r[m][0].p99);
+		for (n = 0; n < 2; n++)
+			printf("# bench-json {\"section\": \"vcpus2\", \"stream\": \"unmap\", \"mode\": \"%s\", \"vcpus\": %d, \"p50_us\": %.1f, \"p99_us\": %.1f, \"exits_per_batch\": %.2f, \"owner_wait_us\": %.1f, \"gathered\": %llu}\n",
+			       name[m], n + 1, r[m][n].p50, r[m][n].p99,
+			       r[m][n].exits_per_batch, r[m][n].owner_wait_us,
+			       (unsigned long long)r[m][n].gathered);
+	}
+	print_inline_stats("bench: vcpus2 inline, 2 vCPUs", &r[1][1].st);
+	printf("# bench: vcpus2: trap/inline with 2 vCPUs p50 %.2fx p99 %.2fx\n",
+	       r[0][1].p50 / r[1][1].p50, r[0][1].p99 / r[1][1].p99);
+	forbid_guest_ids();
+}
+
+/*
+ * Two vCPUs posting to one queue (the shared-queue protocol of Linux's
+ * driver) and a third storing GERRORN all along, in each consumer mode:
+ * every batch completes, every command runs once, nothing exits.
+ */
+static void run_concurrent(struct __test_metadata *_metadata,
+			   const char *name, enum vmm_mode mode, int consumer,
+			   uint32_t poll_us, uint16_t asid)
+{
+	struct mp_run r = {
+		.mode = mode, .consumer = consumer, .poll_us = poll_us,
+		.nvcpus = 2, .gerrorn = true,
+		.rounds = stress() ? MP_STRESS_ROUNDS : MP_ROUNDS,
+		.asid = asid,
+	};
+	unsigned int fails;
+
+	run_mp(_metadata, &r);
+	fails = _metadata->exit_code == KSFT_FAIL;
+	if (mode == VMM_FAST)
+		print_inline_stats(name, &r.st);
+	printf("# %s: 2 vCPUs x %u batches, GERRORN stored %llu times, p50 %.1f us p99 %.1f us\n",
+	       name, r.rounds, (unsigned long long)r.gerrorn_stores, r.p50,
+	       r.p99);
+	printf("# reliability {\"scenario\": \"%s\", \"iterations\": %u, \"failures\": %u, \"duration_s\": %.1f}\n",
+	       name, 2 * r.rounds, fails, r.secs);
+	EXPECT_LT(0ULL, r.gerrorn_stores) TH_LOG("the GERRORN vCPU never ran");
+}
+
+TEST(concurrent_vcpus_inline)
+{
+	run_concurrent(_metadata, "concurrent_vcpus_inline", VMM_FAST,
+		       VCMDQ_SW_CONSUMER_INLINE, 0, 0x7d0);
+}
+
+TEST(concurrent_vcpus_worker)
+{
+	run_concurrent(_metadata, "concurrent_vcpus_worker", VMM_FAST,
+		       VCMDQ_SW_CONSUMER_WORKER, 0, 0x7d2);
+}
+
+TEST(concurrent_vcpus_worker_poll)
+{
+	run_concurrent(_metadata, "concurrent_vcpus_worker_poll", VMM_FAST,
+		       VCMDQ_SW_CONSUMER_WORKER_POLL, BENCH_POLL_US, 0x7d4);
+}
+
+TEST(concurrent_vcpus_trap)
+{
+	run_concurrent(_metadata, "concurrent_vcpus_trap", VMM_TRAP, -1, 0,
+		       0x7d6);
 }
 
 TEST_HARNESS_MAIN

@@ -208,3 +208,144 @@ guest_gerrorn_loop_start:
 2:	str	w14, [x0, #0xff8]
 3:	b	3b
 guest_gerrorn_loop_end:
+
+/*
+ * One of several vCPUs posting batches to one command queue, the way
+ * Linux's arm_smmu_cmdq_issue_cmdlist() shares its queue between CPUs:
+ * each vCPU reserves its entries with an atomic on a shared producer word,
+ * writes them and marks them written; the vCPU that found no owner becomes
+ * the owner, waits for the previous owner to have published, stops the
+ * gathering, waits until every entry gathered is written and stores PROD
+ * once for all of them. Every vCPU then waits for the MSI of its own
+ * CMD_SYNC (the last entry of each batch: CS=IRQ, MSIADDR the entry
+ * itself, MSIDATA 0). A batch of the script must not exceed 255 entries,
+ * and the vCPUs together may have no more than a queue's worth posted.
+ * Entered with
+ *   x0 register page    x1 batches to run      x2 results (RAM)
+ *   x3 script (RAM)     x4 queue base          x5 log2size
+ *   x6 PROD offset      x7 shared state (RAM)  x8 offset of the final store
+ *   x10 batches in the script (cycled)
+ * Shared state: [0] u32 producer: entries reserved (31-bit count) | bit 31
+ * owned; [4] u32 entries published by the last owner; [64 + index] u8,
+ * the entry count of a batch written at that index, 0 once gathered. All
+ * zero at the start, as CONS and PROD are.
+ * Script: per batch a 16-byte header (u32 entries), then the entries.
+ * Results: [0] counter ticks spent as owner waiting for the previous
+ * owner's PROD store to complete, [8] PROD stores that published other
+ * vCPUs' entries too, [16] batches done, [24 + 8 * i] counter ticks of
+ * batch i (first 4096 batches), from before the reservation to the MSI
+ * seen.
+ * Ends by storing the batch count to +x8 (no doorbell: exits), then spins.
+ */
+	.globl guest_cmdq_mp_start, guest_cmdq_mp_end
+guest_cmdq_mp_start:
+	mov	x11, #1
+	lsl	x11, x11, x5		/* size */
+	lsl	x12, x11, #1
+	sub	x12, x12, #1		/* pointer mask (wrap | index) */
+	sub	x13, x11, #1		/* index mask */
+	add	x9, x7, #64		/* the written marks */
+	add	x29, x7, #4		/* published */
+	mov	x14, #0			/* batches done */
+	mov	x15, x3			/* script cursor */
+	mov	x16, #0			/* script batch */
+
+mp_batch:
+	cmp	x14, x1
+	b.hs	mp_done
+	cmp	x16, x10
+	b.lo	1f
+	mov	x15, x3			/* cycle the script */
+	mov	x16, #0
+1:	ldr	w18, [x15]		/* entries */
+	add	x15, x15, #16
+	isb
+	mrs	x20, cntvct_el0
+
+	/* reserve; w22 = first entry, w21 bit 31 = an owner was there */
+2:	ldaxr	w21, [x7]
+	and	w22, w21, #0x7fffffff
+	add	w23, w22, w18
+	and	w23, w23, #0x7fffffff
+	orr	w23, w23, #0x80000000
+	stxr	w24, w23, [x7]
+	cbnz	w24, 2b
+
+	mov	w25, w22
+	mov	w26, w18
+mp_copy:
+	and	x27, x25, x13
+	add	x27, x4, x27, lsl #4
+	ldp	x17, x19, [x15], #16
+	mov	w24, #0x30ff		/* CMD_SYNC with CS=IRQ: MSI to itself */
+	and	w24, w17, w24
+	mov	w23, #0x1046
+	cmp	w24, w23
+	b.ne	3f
+	cbnz	x19, 3f
+	mov	x19, x27
+3:	stp	x17, x19, [x27]
+	add	w25, w25, #1
+	subs	w26, w26, #1
+	b.ne	mp_copy
+	mov	x28, x27		/* the CMD_SYNC: its MSI clears word 0 */
+	and	x23, x22, x13
+	add	x23, x9, x23
+	stlrb	w18, [x23]		/* written, after the entries */
+	tbnz	w21, #31, mp_wait
+
+	/* the owner: after the previous owner's PROD store */
+	mrs	x17, cntvct_el0
+4:	ldar	w23, [x29]
+	cmp	w23, w22
+	b.ne	4b
+	mrs	x19, cntvct_el0
+	sub	x19, x19, x17
+	ldr	x17, [x2]
+	add	x17, x17, x19
+	str	x17, [x2]
+5:	ldaxr	w21, [x7]		/* stop gathering */
+	and	w23, w21, #0x7fffffff
+	stxr	w24, w23, [x7]
+	cbnz	w24, 5b
+	mov	w25, w22		/* every batch up to w23 written */
+6:	cmp	w25, w23
+	b.eq	8f
+	and	x24, x25, x13
+	add	x24, x9, x24
+7:	ldarb	w26, [x24]
+	cbz	w26, 7b
+	strb	wzr, [x24]
+	add	w25, w25, w26
+	and	w25, w25, #0x7fffffff
+	b	6b
+8:	add	w24, w22, w18		/* gathered more than its own? */
+	and	w24, w24, #0x7fffffff
+	cmp	w24, w23
+	b.eq	11f
+	ldr	x17, [x2, #8]
+	add	x17, x17, #1
+	str	x17, [x2, #8]
+11:	dsb	ish			/* all those entries before PROD */
+	and	w24, w23, w12
+	str	w24, [x0, x6]
+	stlr	w23, [x29]		/* published */
+
+mp_wait:
+	ldr	w24, [x28]
+	cbnz	w24, mp_wait
+	mrs	x21, cntvct_el0
+	sub	x21, x21, x20
+	cmp	x14, #4096
+	b.hs	9f
+	add	x24, x2, x14, lsl #3
+	str	x21, [x24, #24]
+9:	add	x14, x14, #1
+	str	x14, [x2, #16]
+	add	x16, x16, #1
+	b	mp_batch
+
+mp_done:
+	str	w14, [x0, x8]
+10:	b	10b
+guest_cmdq_mp_end:

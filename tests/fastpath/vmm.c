@@ -169,6 +169,7 @@ int vmm_setup_caps(struct vmm *v, enum vmm_mode mode, uint32_t layout,
 	int ret;
 
 	memset(v, 0, sizeof(*v));
+	pthread_mutex_init(&v->trap_lock, NULL);
 	v->st.iommufd = v->st.devfd = v->evfd = v->gerror_efd = -1;
 	v->vm.kvm_fd = v->vm.vm_fd = v->vm.vcpu_fd = -1;
 	v->mode = mode;
@@ -451,15 +452,10 @@ void vmm_stop_events(struct vmm *v)
 
 /* ---- guest ---- */
 
-int vmm_load(struct vmm *v, const struct vmm_batch *b, unsigned int nb,
-	     unsigned long nrun)
+int vmm_put_script(struct vmm *v, uint64_t gpa, const struct vmm_batch *b,
+		   unsigned int nb)
 {
-	uint8_t *s = v->ram + SCRIPT_GPA;
-	uint64_t regs[12] = {
-		REG_GPA, nrun, RES_GPA, SCRIPT_GPA, QUEUE_GPA, v->log2size,
-		v->prod_off, v->cons_off, v->gerror_off, v->gerrorn_off, nb,
-		v->start_at_prod ? v->prod_off : v->cons_off,
-	};
+	uint8_t *s = v->ram + gpa;
 	unsigned int i, j;
 
 	for (i = 0; i < nb; i++) {
@@ -468,20 +464,73 @@ int vmm_load(struct vmm *v, const struct vmm_batch *b, unsigned int nb,
 			b[i].pause_on_error | b[i].pause_before_fix << 1, 0,
 		};
 
+		if (s + sizeof(hdr) + b[i].n * 16 > v->ram + RAM_SIZE) {
+			errno = E2BIG;
+			return fail("script larger than guest RAM");
+		}
 		memcpy(s, hdr, sizeof(hdr));
 		s += sizeof(hdr);
 		for (j = 0; j < b[i].n; j++, s += 16)
 			memcpy(s, b[i].cmd[j].w, 16);
-		if (s > v->ram + RAM_SIZE) {
-			errno = E2BIG;
-			return fail("script larger than guest RAM");
-		}
 	}
+	return 0;
+}
+
+int vmm_load(struct vmm *v, const struct vmm_batch *b, unsigned int nb,
+	     unsigned long nrun)
+{
+	uint64_t regs[12] = {
+		REG_GPA, nrun, RES_GPA, SCRIPT_GPA, QUEUE_GPA, v->log2size,
+		v->prod_off, v->cons_off, v->gerror_off, v->gerrorn_off, nb,
+		v->start_at_prod ? v->prod_off : v->cons_off,
+	};
+	int ret = vmm_put_script(v, SCRIPT_GPA, b, nb);
+
+	if (ret)
+		return ret;
 	memset(v->ram + RES_GPA, 0, 24 + 4096 * 8);
 	v->nbatches = nrun;
 	v->kvm_exits = 0;
 	return kvm_vm_load(&v->vm, v->ram, guest_cmdq_start, guest_cmdq_end,
 			   regs, 12);
+}
+
+void vmm_mp_regs(const struct vmm *v, uint64_t script, unsigned int nb,
+		 uint64_t res, unsigned long nrun, uint32_t done_off,
+		 uint64_t regs[VMM_MP_NREGS])
+{
+	const uint64_t r[VMM_MP_NREGS] = {
+		REG_GPA, nrun, res, script, QUEUE_GPA, v->log2size,
+		v->prod_off, MP_STATE_GPA, done_off, 0, nb,
+	};
+
+	memcpy(regs, r, sizeof(r));
+}
+
+int vmm_load_mp(struct vmm *v, const struct vmm_batch *b, unsigned int nb,
+		unsigned long nrun)
+{
+	uint64_t regs[VMM_MP_NREGS];
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < nb; i++) {
+		if (!b[i].msi || b[i].n > 255 ||
+		    (b[i].cmd[b[i].n - 1].w[0] & 0xff) != OP_CMD_SYNC) {
+			errno = EINVAL;
+			return fail("a shared-queue batch ends with an MSI CMD_SYNC, 255 entries at most");
+		}
+	}
+	ret = vmm_put_script(v, SCRIPT_GPA, b, nb);
+	if (ret)
+		return ret;
+	memset(v->ram + RES_GPA, 0, 24 + 4096 * 8);
+	memset(v->ram + MP_STATE_GPA, 0, MP_STATE_LEN);
+	v->nbatches = nrun;
+	v->kvm_exits = 0;
+	vmm_mp_regs(v, SCRIPT_GPA, nb, RES_GPA, nrun, REG_DONE, regs);
+	return kvm_vm_load(&v->vm, v->ram, guest_cmdq_mp_start,
+			   guest_cmdq_mp_end, regs, VMM_MP_NREGS);
 }
 
 uint64_t vmm_result(const struct vmm *v, unsigned int idx)
@@ -592,9 +641,8 @@ static void trap_process(struct vmm *v)
 		trap_error(v, first + done, 1);
 }
 
-static int trap_mmio(struct vmm *v)
+static int trap_mmio(struct vmm *v, struct kvm_run *run)
 {
-	struct kvm_run *run = v->vm.run;
 	uint32_t off = run->mmio.phys_addr - REG_GPA, val = 0;
 
 	if (run->mmio.phys_addr < REG_GPA || off >= 4096 || run->mmio.len != 4)
@@ -620,6 +668,27 @@ static int trap_mmio(struct vmm *v)
 	if (off == v->prod_off || off == v->gerrorn_off)
 		trap_process(v);
 	return 0;
+}
+
+int vmm_trap_access(struct vmm *v, struct kvm_run *run)
+{
+	int ret;
+
+	pthread_mutex_lock(&v->trap_lock);
+	v->kvm_exits++;
+	if (v->mode != VMM_TRAP) {
+		fprintf(stderr, "# vmm: fast path exit at 0x%llx len %u %s\n",
+			(unsigned long long)run->mmio.phys_addr,
+			run->mmio.len, run->mmio.is_write ? "write" : "read");
+		ret = -EIO;
+	} else {
+		ret = trap_mmio(v, run);
+		if (ret < 0)
+			fprintf(stderr, "# vmm: bad register access at 0x%llx\n",
+				(unsigned long long)run->mmio.phys_addr);
+	}
+	pthread_mutex_unlock(&v->trap_lock);
+	return ret;
 }
 
 static int __vmm_run(struct vmm *v, unsigned int secs);
@@ -724,19 +793,9 @@ static int __vmm_run(struct vmm *v, unsigned int secs)
 		if (run->mmio.is_write &&
 		    run->mmio.phys_addr == REG_GPA + REG_PAUSE)
 			return VMM_PAUSED;
-		v->kvm_exits++;
-		if (v->mode != VMM_TRAP) {
-			fprintf(stderr, "# vmm: fast path exit at 0x%llx len %u %s\n",
-				(unsigned long long)run->mmio.phys_addr,
-				run->mmio.len, run->mmio.is_write ? "write" : "read");
-			return -EIO;
-		}
-		ret = trap_mmio(v);
-		if (ret < 0) {
-			fprintf(stderr, "# vmm: bad register access at 0x%llx\n",
-				(unsigned long long)run->mmio.phys_addr);
+		ret = vmm_trap_access(v, run);
+		if (ret < 0)
 			return ret;
-		}
 	}
 }
 

@@ -29,6 +29,8 @@
 #define QUEUE_GPA	0x40000UL	/* the command queue, up to 64 KiB */
 #define QUEUE_MAP_LEN	0x10000UL	/* mapped in the IOAS on its own */
 #define SCRIPT_GPA	0x80000UL	/* batches the guest posts */
+#define MP_STATE_GPA	0x30000UL	/* guest_cmdq_mp's shared words */
+#define MP_STATE_LEN	0x2000UL
 #define REG_GPA		0x30000000UL	/* the queue's register page */
 #define REG_DONE	0xff0		/* guest's "finished" store */
 #define REG_PAUSE	0xff8		/* guest's "stopped at an error" store */
@@ -105,7 +107,12 @@ struct vmm {
 	void (*on_exit)(struct vmm *v, const struct vcmdq_sw_event *ev);
 	uint16_t marker_asid;		/* what on_exit invalidates */
 
-	/* trap path emulation */
+	/*
+	 * trap path emulation: @trap_lock, the VMM's big lock, serialises
+	 * every vCPU thread's register accesses and what they run, and
+	 * protects the fields below it and @kvm_exits
+	 */
+	pthread_mutex_t trap_lock;
 	uint32_t cons;			/* pointer | ERR << 24 */
 	uint32_t gerror, gerrorn;
 	unsigned long trap_invalidates;	/* IOMMU_HWPT_INVALIDATE calls */
@@ -120,6 +127,7 @@ struct vmm {
 extern const uint8_t guest_cmdq_start[], guest_cmdq_end[];
 extern const uint8_t guest_prod_loop_start[], guest_prod_loop_end[];
 extern const uint8_t guest_gerrorn_loop_start[], guest_gerrorn_loop_end[];
+extern const uint8_t guest_cmdq_mp_start[], guest_cmdq_mp_end[];
 
 /* builders */
 struct vmm_cmd cmd_tlbi_nh_asid(uint16_t asid);
@@ -176,8 +184,29 @@ int vmm_trap_takeover(struct vmm *v, const uint8_t *saved_regs);
 int vmm_respond(struct vmm *v, uint32_t index, uint32_t cerror);
 int vmm_start_events(struct vmm *v);
 void vmm_stop_events(struct vmm *v);
+/* Write @nb batches as a guest script at @gpa */
+int vmm_put_script(struct vmm *v, uint64_t gpa, const struct vmm_batch *b,
+		   unsigned int nb);
 int vmm_load(struct vmm *v, const struct vmm_batch *b, unsigned int nb,
 	     unsigned long nrun);
+/*
+ * Load guest_cmdq_mp for vCPU 0 (script at SCRIPT_GPA, results at
+ * RES_GPA, ends at REG_DONE) with its shared state reset; each batch ends
+ * with an MSI CMD_SYNC. Other vCPUs start at GPA 0 with vmm_mp_regs() of
+ * their own script and results.
+ */
+int vmm_load_mp(struct vmm *v, const struct vmm_batch *b, unsigned int nb,
+		unsigned long nrun);
+#define VMM_MP_NREGS	11
+void vmm_mp_regs(const struct vmm *v, uint64_t script, unsigned int nb,
+		 uint64_t res, unsigned long nrun, uint32_t done_off,
+		 uint64_t regs[VMM_MP_NREGS]);
+/*
+ * A vCPU thread's exit at the register page: the trap path's emulation
+ * under the VMM's lock (0, or a negative errno: on the fast path every
+ * such exit is an error).
+ */
+int vmm_trap_access(struct vmm *v, struct kvm_run *run);
 /*
  * Run the guest until it stores to REG_DONE (0) or REG_PAUSE (VMM_PAUSED);
  * -ETIMEDOUT after @secs.
