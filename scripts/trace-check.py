@@ -11,6 +11,10 @@ The in-VM tests print, through the serial console,
                                   lines matching R1, R2, ... appear in
                                   that order (each after the previous)
     # trace-count NAME: N: REGEX  exactly N trace lines match REGEX
+    # trace-window NAME: START => END => FORBID
+                                  no line between the first START match and
+                                  the next END match matches FORBID, where
+                                  {group} stands for START's named group
     # trace-once NAME: FIRST-LAST: REGEX
                                   REGEX has a group named n (digits): every n
                                   from FIRST to LAST (decimal) matches
@@ -25,7 +29,7 @@ verdict), or 2 if a file is missing.
 import re
 import sys
 
-LINE = re.compile(r"^VCMDQ-TAP (\S+): # trace-(expect|forbid|order|count|once) ([\w.-]+): (.*)$")
+LINE = re.compile(r"^VCMDQ-TAP (\S+): # trace-(expect|forbid|order|count|once|window) ([\w.-]+): (.*)$")
 PREFIX = re.compile(r"^\d+@\d+\.\d+:")
 
 
@@ -65,6 +69,45 @@ def check_count(tag, src, name, spec, trace):
     verdict = "ok" if n == want else "not ok"
     print(f"{verdict} - {tag}: trace {src} {name}: /{regex}/ executed {n} times"
           + ("" if n == want else f", not {want}"))
+
+
+def check_window(tag, src, name, spec, trace):
+    """"START => END => FORBID": nothing in the window matches FORBID."""
+    parts = spec.split(" => ")
+    if len(parts) != 3:
+        print(f"not ok - {tag}: trace {src} {name}: bad spec (START => END => FORBID)")
+        return
+    try:
+        start, end = re.compile(parts[0]), re.compile(parts[1])
+    except re.error as e:
+        print(f"not ok - {tag}: trace {src} {name}: bad regex: {e}")
+        return
+    first = next(((i, h) for i, h in enumerate(start.search(t) for t in trace)
+                  if h), None)
+    if first is None:
+        print(f"not ok - {tag}: trace {src} {name}: no start /{parts[0]}/")
+        return
+    at, h = first
+    last = next((i for i in range(at + 1, len(trace)) if end.search(trace[i])),
+                None)
+    if last is None:
+        print(f"not ok - {tag}: trace {src} {name}: no end /{parts[1]}/")
+        return
+    regex = parts[2]
+    for k, v in h.groupdict().items():
+        regex = regex.replace("{" + k + "}", re.escape(v or ""))
+    try:
+        forbid = re.compile(regex)
+    except re.error as e:
+        print(f"not ok - {tag}: trace {src} {name}: bad regex: {e}")
+        return
+    bad = next((t for t in trace[at + 1:last] if forbid.search(t)), None)
+    groups = " ".join(f"{k}={v}" for k, v in h.groupdict().items())
+    if bad is None:
+        print(f"ok - {tag}: trace {src} {name}: {last - at - 1} lines "
+              f"({groups}), none matches /{regex}/")
+    else:
+        print(f"not ok - {tag}: trace {src} {name}: forbidden ({groups}): {bad}")
 
 
 def check_once(tag, src, name, spec, trace):
@@ -129,6 +172,9 @@ def main():
             continue
         if kind == "count":
             check_count(tag, src, name, regex, trace)
+            continue
+        if kind == "window":
+            check_window(tag, src, name, regex, trace)
             continue
         if kind == "once":
             check_once(tag, src, name, regex, trace)

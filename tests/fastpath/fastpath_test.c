@@ -2483,25 +2483,25 @@ static void run_concurrent(struct __test_metadata *_metadata,
 TEST(concurrent_vcpus_inline)
 {
 	run_concurrent(_metadata, "concurrent_vcpus_inline", VMM_FAST,
-		       VCMDQ_SW_CONSUMER_INLINE, 0, 0x7d0);
+		       VCMDQ_SW_CONSUMER_INLINE, 0, 0xc10);
 }
 
 TEST(concurrent_vcpus_worker)
 {
 	run_concurrent(_metadata, "concurrent_vcpus_worker", VMM_FAST,
-		       VCMDQ_SW_CONSUMER_WORKER, 0, 0x7d2);
+		       VCMDQ_SW_CONSUMER_WORKER, 0, 0xc12);
 }
 
 TEST(concurrent_vcpus_worker_poll)
 {
 	run_concurrent(_metadata, "concurrent_vcpus_worker_poll", VMM_FAST,
-		       VCMDQ_SW_CONSUMER_WORKER_POLL, BENCH_POLL_US, 0x7d4);
+		       VCMDQ_SW_CONSUMER_WORKER_POLL, BENCH_POLL_US, 0xc14);
 }
 
 TEST(concurrent_vcpus_trap)
 {
 	run_concurrent(_metadata, "concurrent_vcpus_trap", VMM_TRAP, -1, 0,
-		       0x7d6);
+		       0xc16);
 }
 
 TEST_HARNESS_MAIN

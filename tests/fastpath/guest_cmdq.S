@@ -349,3 +349,174 @@ mp_done:
 	str	w14, [x0, x8]
 10:	b	10b
 guest_cmdq_mp_end:
+
+/*
+ * A hostile guest: until a flag in RAM is set, each turn draws from a
+ * xorshift64 generator and does one of: write a random entry at a random
+ * index of the queue (its opcode often one of a table, so the policy's
+ * paths are reached; as a CMD_SYNC its MSIADDR random, in a scratch area
+ * of RAM, or in the register page); store PROD one to sixteen entries on;
+ * store a random PROD (out of range, backwards, the wrap bit flipped, high
+ * bits set); store GERRORN (GERROR's value after rewriting the entry at
+ * CONS as a CMD_SYNC or a command of the table, as a driver recovers from
+ * a command error, or random); read CONS and
+ * GERROR and spin a while. It never stores to a register other than PROD
+ * and GERRORN. Entered with
+ *   x0 register page    x1 stop flag (RAM)     x2 results (RAM)
+ *   x3 seed (non-zero)  x4 queue base          x5 log2size
+ *   x6 PROD offset      x7 CONS offset         x8 GERROR offset
+ *   x9 GERRORN offset   x10 scratch (RAM, 64 KiB)
+ *   x11 opcode table (16 bytes)                x12 register page GPA
+ * Results: [0] turns, [8] PROD stores, [16] GERRORN stores, [24] entries
+ * written. Ends by storing the turn count to +0xff0 (no doorbell: exits),
+ * then spins.
+ */
+	.globl guest_hostile_start, guest_hostile_end
+guest_hostile_start:
+	mov	x13, #1
+	lsl	x13, x13, x5
+	lsl	x14, x13, #1
+	sub	x14, x14, #1		/* pointer mask */
+	sub	x13, x13, #1		/* index mask */
+	mov	x15, x3			/* generator state */
+	mov	x16, #0			/* the PROD last stored */
+	mov	x17, #0			/* turns */
+	mov	x18, #0			/* PROD stores */
+	mov	x19, #0			/* GERRORN stores */
+	mov	x20, #0			/* entries written */
+
+h_turn:
+	ldr	w21, [x1]
+	cbnz	w21, h_done
+	eor	x15, x15, x15, lsl #13	/* xorshift64 */
+	eor	x15, x15, x15, lsr #7
+	eor	x15, x15, x15, lsl #17
+	and	x21, x15, #7
+	cmp	x21, #3
+	b.lo	h_entry
+	b.eq	h_prod_on
+	cmp	x21, #5
+	b.lo	h_prod_on
+	b.eq	h_gerrorn
+	cmp	x21, #6
+	b.eq	h_read
+	/* 7: a PROD no driver would store */
+	lsr	x22, x15, #3
+	and	x23, x22, #3
+	cbz	x23, 1f
+	cmp	x23, #1
+	b.eq	2f
+	cmp	x23, #2
+	b.eq	3f
+	add	w24, w13, #1		/* 3: the wrap bit flipped */
+	eor	w16, w16, w24
+	b	h_store_prod
+1:	lsr	x16, x15, #5		/* 0: anything */
+	b	h_store_prod
+2:	lsr	x24, x15, #8		/* 1: backwards */
+	and	x24, x24, #0xff
+	sub	w16, w16, w24
+	and	w16, w16, w14
+	b	h_store_prod
+3:	lsr	x24, x15, #8		/* 2: far out of range */
+	orr	w16, w16, w24
+	b	h_store_prod
+
+h_prod_on:
+	lsr	x22, x15, #3
+	and	x22, x22, #15
+	add	w16, w16, w22
+	add	w16, w16, #1
+	and	w16, w16, w14
+h_store_prod:
+	dsb	ishst
+	str	w16, [x0, x6]
+	add	x18, x18, #1
+	str	x18, [x2, #8]
+	and	w16, w16, w14		/* go on from a pointer in range */
+	b	h_next
+
+h_gerrorn:
+	ldr	w22, [x0, x8]		/* GERROR */
+	tst	x15, #0x100
+	b.eq	1f
+	lsr	x22, x15, #9		/* random */
+	b	3f
+1:	ldr	w23, [x0, x7]		/* as a driver: fix the entry at CONS */
+	and	x23, x23, x13
+	add	x23, x4, x23, lsl #4
+	mov	x24, #0x46		/* CMD_SYNC, CS=NONE */
+	mov	x25, #0
+	tst	x15, #0x200
+	b.eq	2f
+	lsr	x24, x15, #10		/* or a command of the table */
+	lsr	x25, x15, #12
+	and	x25, x25, #15
+	ldrb	w25, [x11, x25]
+	and	x24, x24, #0xffffffff00000000
+	orr	x24, x24, x25
+	lsl	x25, x15, #12
+2:	stp	x24, x25, [x23]
+	dsb	ishst			/* the entry before the acknowledgement */
+3:	str	w22, [x0, x9]
+	add	x19, x19, #1
+	str	x19, [x2, #16]
+	b	h_next
+
+h_read:
+	ldr	w22, [x0, x7]
+	ldr	w22, [x0, x8]
+	lsr	x22, x15, #3
+	and	x22, x22, #0x3ff
+1:	subs	x22, x22, #1
+	b.pl	1b
+	b	h_next
+
+h_entry:
+	lsr	x22, x15, #3
+	and	x22, x22, x13
+	add	x22, x4, x22, lsl #4	/* the entry */
+	mov	x23, x15		/* word 0 */
+	eor	x24, x15, x15, lsl #13	/* word 1: the generator, one step on */
+	eor	x24, x24, x24, lsr #7
+	eor	x24, x24, x24, lsl #17
+	tst	x15, #0x100		/* an opcode from the table */
+	b.eq	1f
+	lsr	x25, x15, #9
+	and	x25, x25, #15
+	ldrb	w25, [x11, x25]
+	bfi	x23, x25, #0, #8
+	tst	x15, #0x80000000	/* half of them plain: no range, no */
+	b.eq	1f			/* substream, one page */
+	and	x23, x23, #0xffffffff000000ff
+	and	x24, x24, #0xfffffffffffff000
+	tst	x15, #0x40000000	/* a CMD_SYNC of them with CS=IRQ */
+	b.eq	1f
+	orr	x23, x23, #0x1000
+1:	and	x25, x23, #0xff
+	cmp	x25, #0x46		/* CMD_SYNC: where its MSI goes */
+	b.ne	3f
+	tst	x15, #0x200000
+	b.eq	2f
+	lsr	x25, x15, #22		/* scratch */
+	and	x25, x25, #0xfffc
+	add	x24, x10, x25
+	b	3f
+2:	tst	x15, #0x400000
+	b.eq	3f			/* random */
+	lsr	x25, x15, #23		/* the register page */
+	and	x25, x25, #0xffc
+	add	x24, x12, x25
+3:	stp	x23, x24, [x22]
+	add	x20, x20, #1
+	str	x20, [x2, #24]
+
+h_next:
+	add	x17, x17, #1
+	str	x17, [x2]
+	b	h_turn
+
+h_done:
+	str	w17, [x0, #0xff0]
+4:	b	4b
+guest_hostile_end:

@@ -128,6 +128,7 @@ extern const uint8_t guest_cmdq_start[], guest_cmdq_end[];
 extern const uint8_t guest_prod_loop_start[], guest_prod_loop_end[];
 extern const uint8_t guest_gerrorn_loop_start[], guest_gerrorn_loop_end[];
 extern const uint8_t guest_cmdq_mp_start[], guest_cmdq_mp_end[];
+extern const uint8_t guest_hostile_start[], guest_hostile_end[];
 
 /* builders */
 struct vmm_cmd cmd_tlbi_nh_asid(uint16_t asid);
