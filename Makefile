@@ -11,6 +11,8 @@
 #                     the arm64 VM); ends with "N passed, N failed"
 #   make check-user   only the user-space tests (no kernel, no VM)
 #   make check-vm     only the VM tests
+#   make stress       the reliability tests' long forms on the debug kernel,
+#                     and their table (build/reliability.json)
 #   make fuzz FUZZ_SECONDS=600   a longer fuzzing run
 #   make insn         callgrind instructions per command on the fast path
 
@@ -34,7 +36,7 @@ BENCH	:= $(addprefix tools/vcmdq-bench/,bench.c harness.c replay.c)
 USER_BINS := $(B)/unit_test $(B)/prop_test $(B)/fuzz_engine $(B)/vcmdq-bench \
 	     $(B)/harness_test
 
-.PHONY: all deps-user deps-kernel bench bench-vm bench-guest check check-user check-vm \
+.PHONY: all deps-user deps-kernel bench bench-vm bench-guest check check-user check-vm stress \
 	fuzz insn clean
 
 all: $(USER_BINS)
@@ -82,6 +84,9 @@ bench-guest: deps-kernel | $(B)
 check-user: deps-user
 	@$(MAKE) --no-print-directory $(USER_BINS)
 	@scripts/run-tests.sh user
+
+stress: deps-kernel
+	@scripts/stress.sh
 
 check-vm: deps-user deps-kernel
 	@$(MAKE) --no-print-directory $(USER_BINS)

@@ -49,17 +49,23 @@ else
 fi
 
 s2fwb=/sys/module/vcmdq_sw/parameters/test_without_s2fwb
+# What counts as a kernel report: per program (printed after each) and for
+# the whole run (the kernel-log result at the end)
+splat='BUG:|WARNING:|Oops|KASAN|UBSAN|possible circular locking|refcount_t:|unreferenced object|blocked for more than|soft lockup'
+reports() { dmesg | grep -cE "$splat"; }
 for t in /tests/*_test /tests/upstream/iommufd /tests/upstream/iommufd_fail_nth; do
 	[ -x "$t" ] || { echo "VCMDQ-FAIL missing test program $t"; continue; }
 	n=${t##*/}
 	case "$t" in /tests/upstream/*) n=upstream-$n ;; esac
 	wanted "$n" || continue
 	echo "VCMDQ-RUN $n"
+	before=$(reports)
 	# Forwarded as it runs, so a hang shows where it is.
 	# shellcheck disable=SC2046 # one word per -t and case
 	{ "$t" $(cases "$n") 2>&1; echo $? >/tmp/$n.rc; } | tee /tmp/$n.out |
 		tap "$n"
 	rc=$(cat /tmp/$n.rc)
+	echo "VCMDQ-TAP $n: # kernel-reports: $(( $(reports) - before ))"
 	if [ $rc != 0 ] && ! grep -q '^not ok' /tmp/$n.out; then
 		echo "VCMDQ-FAIL $n exited $rc without reporting a failure"
 	fi
@@ -88,7 +94,6 @@ if [ $debug = 1 ]; then
 		echo "VCMDQ-TAP kernel-log: not ok 1 - debug checkers missing:$missing"
 	fi
 fi
-splat='BUG:|WARNING:|Oops|KASAN|UBSAN|possible circular locking|refcount_t:|unreferenced object|blocked for more than|soft lockup'
 dmesg >/tmp/dmesg.txt
 if grep -qE "$splat" /tmp/dmesg.txt; then
 	grep -E -A20 "$splat" /tmp/dmesg.txt | head -60 | sed 's/^/# /' |
