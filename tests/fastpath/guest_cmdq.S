@@ -234,7 +234,8 @@ guest_gerrorn_loop_end:
  * owner's PROD store to complete, [8] PROD stores that published other
  * vCPUs' entries too, [16] batches done, [24 + 8 * i] counter ticks of
  * batch i (first 4096 batches), from before the reservation to the MSI
- * seen.
+ * seen; [0x8100 + 8 * i] the ticks of those it waited as owner for the
+ * previous owner (first 1024 batches).
  * Ends by storing the batch count to +x8 (no doorbell: exits), then spins.
  */
 	.globl guest_cmdq_mp_start, guest_cmdq_mp_end
@@ -289,6 +290,7 @@ mp_copy:
 	subs	w26, w26, #1
 	b.ne	mp_copy
 	mov	x28, x27		/* the CMD_SYNC: its MSI clears word 0 */
+	mov	x30, #0			/* this batch's wait for an owner */
 	and	x23, x22, x13
 	add	x23, x9, x23
 	stlrb	w18, [x23]		/* written, after the entries */
@@ -304,6 +306,7 @@ mp_copy:
 	ldr	x17, [x2]
 	add	x17, x17, x19
 	str	x17, [x2]
+	mov	x30, x19
 5:	ldaxr	w21, [x7]		/* stop gathering */
 	and	w23, w21, #0x7fffffff
 	stxr	w24, w23, [x7]
@@ -340,6 +343,10 @@ mp_wait:
 	b.hs	9f
 	add	x24, x2, x14, lsl #3
 	str	x21, [x24, #24]
+	cmp	x14, #1024
+	b.hs	9f
+	add	x24, x24, #0x8, lsl #12
+	str	x30, [x24, #0x100]
 9:	add	x14, x14, #1
 	str	x14, [x2, #16]
 	add	x16, x16, #1
