@@ -19,7 +19,7 @@ import sys
 
 REL = re.compile(r"^# vm (\S+): reliability (\{.*\})$")
 KREP = re.compile(r"^# vm (\S+): kernel-reports: (\d+)$")
-RESULT = re.compile(r"^(ok|not ok) - vm(?:-\w+)?: (\S+) (?:global\.)?(\S+)")
+RESULT = re.compile(r"^(ok|not ok) - vm(?:-\w+)?: (\S+) (?:\w+\.)?(\S+)")
 
 
 def main():

@@ -14,7 +14,7 @@ set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
-tests=${STRESS_TESTS:-fastpath_test:concurrent_vcpus_inline,fastpath_test:concurrent_vcpus_worker,fastpath_test:concurrent_vcpus_worker_poll,fastpath_test:concurrent_vcpus_trap,hostile_test,chaos_test,faults_test}
+tests=${STRESS_TESTS:-fastpath_test:concurrent_vcpus_inline,fastpath_test:concurrent_vcpus_worker,fastpath_test:concurrent_vcpus_worker_poll,fastpath_test:concurrent_vcpus_trap,hostile_test,reliability_test}
 
 echo "stress: debug kernel, long forms of: $tests" >&2
 start=$(date +%s)

@@ -32,7 +32,7 @@ done
 # lifetimes (KASAN, lockdep, kmemleak watch them), not upstream's suite.
 case "$VARIANT" in
 base) TESTS=${VM_TESTS:-all}; DEBUG=0 ;;
-debug) TESTS=${VM_TESTS:-kunit,kvm_exits_test,doorbell_test,fastpath_test,migrate_test,hostile_test}; DEBUG=1 ;;
+debug) TESTS=${VM_TESTS:-kunit,kvm_exits_test,doorbell_test,fastpath_test,migrate_test,hostile_test,reliability_test}; DEBUG=1 ;;
 *) die "unknown VARIANT '$VARIANT' (base|debug)" ;;
 esac
 # VM_DIR: where this run's modules, initramfs and logs go (two runs at
@@ -104,7 +104,7 @@ R=$W/root
 rm -rf "$R" && mkdir -p "$R"/{bin,dev,proc,sys,tmp,lib/modules,tests}
 [ -x "$SYSROOT/bin/busybox" ] || die "no arm64 busybox in $SYSROOT (run scripts/bootstrap.sh kernel)"
 cp "$SYSROOT/bin/busybox" "$R/bin/"
-for a in sh mount insmod cat echo poweroff sleep ls grep sed dmesg tee tr; do
+for a in sh mount insmod rmmod cat echo poweroff sleep ls grep sed dmesg tee tr; do
 	ln -s busybox "$R/bin/$a"
 done
 cp "$MO"/*.ko "$R/lib/modules/"

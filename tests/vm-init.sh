@@ -76,6 +76,19 @@ for t in /tests/*_test /tests/upstream/iommufd /tests/upstream/iommufd_fail_nth;
 		echo 0 >$s2fwb
 	fi
 done
+# Every queue, doorbell and reference the tests made is gone: the modules
+# unload (a leaked reference keeps one loaded), and kmemleak's scan below
+# sees what they would have left.
+mods="vcmdq_sw_test vcmdq_sw kvm_shadow_doorbell"
+failed=
+for m in $mods; do
+	rmmod "$m" 2>/tmp/rmmod.err || failed="$failed $m ($(cat /tmp/rmmod.err))"
+done
+if [ -z "$failed" ]; then
+	echo "VCMDQ-TAP modules: ok 1 - chaos_rmmod: $mods unloaded after every test"
+else
+	echo "VCMDQ-TAP modules: not ok 1 - chaos_rmmod: would not unload:$failed"
+fi
 # Nothing the tests did may have left a splat in the kernel log (on the
 # debug kernel, kmemleak is asked for a scan first).
 if [ -w /sys/kernel/debug/kmemleak ]; then

@@ -246,13 +246,25 @@ static void run_hostile(struct __test_metadata *_metadata, const char *name,
 	vmm_teardown(&v);
 }
 
-TEST(hostile_guest_inline)
+/* The harness's per-test timeout (30 s) is too short for the long form */
+FIXTURE(hostile) {
+};
+
+FIXTURE_SETUP(hostile)
+{
+}
+
+FIXTURE_TEARDOWN(hostile)
+{
+}
+
+TEST_F_TIMEOUT(hostile, hostile_guest_inline, 600)
 {
 	run_hostile(_metadata, "hostile_guest_inline",
 		    VCMDQ_SW_CONSUMER_INLINE);
 }
 
-TEST(hostile_guest_worker)
+TEST_F_TIMEOUT(hostile, hostile_guest_worker, 600)
 {
 	run_hostile(_metadata, "hostile_guest_worker",
 		    VCMDQ_SW_CONSUMER_WORKER);

@@ -254,6 +254,7 @@ int vmm_attach_queue(struct vmm *v, uint32_t hwq_id,
 		     const struct iommu_hw_queue_arm_smmuv3_cmdq_sw *d)
 {
 	void *regs;
+	int ret;
 
 	/* a new queue's event file replaces a destroyed one's */
 	if (v->evfd >= 0)
@@ -267,7 +268,13 @@ int vmm_attach_queue(struct vmm *v, uint32_t hwq_id,
 		return fail("mmap the queue's register page");
 	v->regs = regs;
 	v->regs_len = d->out_reg_mmap_length;
-	return reg_slot(v, v->regs, v->regs_len);
+	ret = reg_slot(v, v->regs, v->regs_len);
+	if (ret) {
+		/* no memslot to delete later: only the mapping */
+		munmap(v->regs, v->regs_len);
+		v->regs = NULL;
+	}
+	return ret;
 }
 
 int vmm_alloc_queue_data(struct vmm *v,

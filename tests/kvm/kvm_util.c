@@ -175,6 +175,9 @@ void kvm_vm_destroy(struct kvm_vm *vm)
 		close(vm->vm_fd);
 	if (vm->kvm_fd >= 0)
 		close(vm->kvm_fd);
+	/* done once: a second call does nothing */
+	vm->run = NULL;
+	vm->vcpu_fd = vm->vm_fd = vm->kvm_fd = -1;
 }
 
 const char *kvm_exit_name(unsigned int reason)
