@@ -15,6 +15,10 @@ The in-VM tests print, through the serial console,
                                   no line between the first START match and
                                   the next END match matches FORBID, where
                                   {group} stands for START's named group
+    # trace-same NAME: N: REGEX    exactly N lines match, all with the same
+                                  values of REGEX's named groups; checks
+                                  named PREFIX#A, PREFIX#B, ... must each
+                                  find values the others do not
     # trace-once NAME: FIRST-LAST: REGEX
                                   REGEX has a group named n (digits): every n
                                   from FIRST to LAST (decimal) matches
@@ -29,7 +33,7 @@ verdict), or 2 if a file is missing.
 import re
 import sys
 
-LINE = re.compile(r"^VCMDQ-TAP (\S+): # trace-(expect|forbid|order|count|once|window) ([\w.-]+): (.*)$")
+LINE = re.compile(r"^VCMDQ-TAP (\S+): # trace-(expect|forbid|order|count|once|window|same) ([\w.#-]+): (.*)$")
 PREFIX = re.compile(r"^\d+@\d+\.\d+:")
 
 
@@ -110,6 +114,39 @@ def check_window(tag, src, name, spec, trace):
         print(f"not ok - {tag}: trace {src} {name}: forbidden ({groups}): {bad}")
 
 
+def check_same(tag, src, name, spec, trace, families):
+    """"N: REGEX": N lines, one value per named group (see families)."""
+    m = re.match(r"(\d+): (.*)$", spec)
+    if not m:
+        print(f"not ok - {tag}: trace {src} {name}: bad spec (N: REGEX)")
+        return
+    want, regex = int(m.group(1)), m.group(2)
+    try:
+        pat = re.compile(regex)
+    except re.error as e:
+        print(f"not ok - {tag}: trace {src} {name}: bad regex: {e}")
+        return
+    hits = [h for h in (pat.search(t) for t in trace) if h]
+    values = {tuple(sorted(h.groupdict().items())) for h in hits}
+    shown = "; ".join(" ".join(f"{k}={v}" for k, v in val) for val in values)
+    if len(hits) != want or len(values) != 1:
+        print(f"not ok - {tag}: trace {src} {name}: /{regex}/ executed "
+              f"{len(hits)} times (not {want}) with {shown or 'no values'}"
+              if len(hits) != want else
+              f"not ok - {tag}: trace {src} {name}: more than one value: {shown}")
+        return
+    family = name.split("#")[0] if "#" in name else None
+    if family:
+        others = families.setdefault(family, {})
+        clash = [n for n, v in others.items() if v in values]
+        others[name] = next(iter(values))
+        if clash:
+            print(f"not ok - {tag}: trace {src} {name}: {shown}, as {clash[0]}")
+            return
+    print(f"ok - {tag}: trace {src} {name}: {len(hits)} lines, all {shown}"
+          + (f", none of the others of {family}" if family else ""))
+
+
 def check_once(tag, src, name, spec, trace):
     """"FIRST-LAST: REGEX": each n of FIRST..LAST matches exactly once."""
     m = re.match(r"(\d+)-(\d+): (.*)$", spec)
@@ -162,6 +199,7 @@ def main():
         return 2
 
     tag = sys.argv[3] if len(sys.argv) == 4 else "vm"
+    families = {}
     for line in log:
         m = LINE.match(line)
         if not m:
@@ -172,6 +210,9 @@ def main():
             continue
         if kind == "count":
             check_count(tag, src, name, regex, trace)
+            continue
+        if kind == "same":
+            check_same(tag, src, name, regex, trace, families)
             continue
         if kind == "window":
             check_window(tag, src, name, regex, trace)

@@ -13,6 +13,10 @@
  *                     fail_iommufd test points) failed in turn
  *                     (upstream's iommufd_fail_nth.c method): a clean
  *                     error, nothing left behind, the next alloc works.
+ * scale_vms_queues    4 VMs (8 in the long form), each its own vIOMMU
+ *                     (so VMID) with 4 queues
+ *                     driven by 4 vCPUs at once; the trace shows each
+ *                     VM's commands under one VMID, a VMID per VM.
  * uapi_fuzz_threads   random allocs, destroys and event-file calls from
  *                     several threads for a bounded time.
  *
@@ -925,6 +929,305 @@ TEST_F_TIMEOUT(rel, uapi_fuzz_threads, 1800)
 	       0x9b4);
 	reliability("uapi_fuzz_threads", total,
 		    _metadata->exit_code == KSFT_FAIL, now_s() - t0);
+	vmm_teardown(&v);
+}
+
+/* ---- scale: several VMs, each with several queues ---- */
+
+#define SCALE_VMS	8	/* at most; 4 in make check */
+#define SCALE_QUEUES	4
+#define SCALE_LOG2SIZE	8
+#define SCALE_RES(j)	(RES_GPA + (j) * 0x9000UL)
+#define SCALE_SCRIPT(j)	(SCRIPT_GPA + (j) * 0x100UL)
+
+struct scale_vm;
+
+struct scale_vcpu {
+	struct scale_vm *vm;
+	int fd;
+	struct kvm_run *run;
+	pthread_t t;
+	bool started;
+	bool stop;		/* __atomic */
+	bool done;		/* __atomic */
+	int err;
+};
+
+/* A VM of its own, on a vIOMMU of its own (its own S2, so its own VMID) */
+struct scale_vm {
+	struct kvm_vm vm;
+	uint8_t *ram;
+	uint32_t ioas, s2, viommu;
+	uint32_t hwq[SCALE_QUEUES];
+	int evfd[SCALE_QUEUES];
+	void *regs;
+	size_t regs_len;
+	struct scale_vcpu cpu[SCALE_QUEUES];
+};
+
+static uint16_t scale_asid(unsigned int k, unsigned int j)
+{
+	return 0xa00 + k * 16 + j;
+}
+
+static int set_reg(int fd, size_t off, uint64_t val)
+{
+	struct kvm_one_reg reg = {
+		.id = KVM_REG_ARM64 | KVM_REG_SIZE_U64 | KVM_REG_ARM_CORE |
+		      (off / sizeof(uint32_t)),
+		.addr = (uintptr_t)&val,
+	};
+
+	return ioctl(fd, KVM_SET_ONE_REG, &reg) ? -errno : 0;
+}
+
+static void *scale_vcpu_run(void *arg)
+{
+	struct scale_vcpu *c = arg;
+
+	while (!__atomic_load_n(&c->stop, __ATOMIC_ACQUIRE)) {
+		if (ioctl(c->fd, KVM_RUN, 0)) {
+			if (errno == EINTR)
+				continue;
+			c->err = -errno;
+			return NULL;
+		}
+		if (c->run->exit_reason != KVM_EXIT_MMIO)
+			continue;
+		if (c->run->mmio.phys_addr == REG_GPA + REG_DONE) {
+			__atomic_store_n(&c->done, true, __ATOMIC_RELEASE);
+			return NULL;
+		}
+		c->err = -EPROTO;	/* nothing else exits */
+		return NULL;
+	}
+	return NULL;
+}
+
+/* vCPU @j of @s runs guest_cmdq on queue @j, @nrun batches */
+static int scale_vcpu_start(struct scale_vm *s, unsigned int j,
+			    unsigned int nrun)
+{
+	struct scale_vcpu *c = &s->cpu[j];
+	const uint32_t blk = j * 0x80;
+	const uint64_t regs[12] = {
+		REG_GPA, nrun, SCALE_RES(j), SCALE_SCRIPT(j),
+		QUEUE_GPA + j * (16UL << SCALE_LOG2SIZE), SCALE_LOG2SIZE,
+		blk + 0x04, blk + 0x00, blk + 0x10, blk + 0x14, 1, blk + 0x00,
+	};
+	struct kvm_vcpu_init init;
+	unsigned int i;
+	int ret = 0;
+
+	c->vm = s;
+	c->fd = ioctl(s->vm.vm_fd, KVM_CREATE_VCPU, j);
+	if (c->fd < 0)
+		return -errno;
+	if (ioctl(s->vm.vm_fd, KVM_ARM_PREFERRED_TARGET, &init) ||
+	    ioctl(c->fd, KVM_ARM_VCPU_INIT, &init))
+		return -errno;
+	c->run = mmap(NULL, s->vm.run_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+		      c->fd, 0);
+	if (c->run == MAP_FAILED) {
+		c->run = NULL;
+		return -errno;
+	}
+	ret = set_reg(c->fd, offsetof(struct kvm_regs, regs.pc), 0);
+	for (i = 0; !ret && i < 12; i++)
+		ret = set_reg(c->fd, offsetof(struct kvm_regs, regs.regs[i]),
+			      regs[i]);
+	if (ret)
+		return ret;
+	if (pthread_create(&c->t, NULL, scale_vcpu_run, c))
+		return -EAGAIN;
+	c->started = true;
+	return 0;
+}
+
+static int scale_vm_setup(struct scale_vm *s, struct vmm *v, unsigned int k)
+{
+	struct iommu_ioas_alloc ioas = { .size = sizeof(ioas) };
+	struct iommu_ioas_map map = {
+		.size = sizeof(map),
+		.flags = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE |
+			 IOMMU_IOAS_MAP_WRITEABLE,
+		.length = RAM_SIZE,
+	};
+	struct iommu_hwpt_alloc s2 = {
+		.size = sizeof(s2), .flags = IOMMU_HWPT_ALLOC_NEST_PARENT,
+		.dev_id = v->st.dev_id,
+	};
+	struct iommu_viommu_alloc viommu = {
+		.size = sizeof(viommu), .type = IOMMU_VIOMMU_TYPE_ARM_SMMUV3,
+		.dev_id = v->st.dev_id,
+	};
+	const int fd = v->st.iommufd;
+	unsigned int j;
+	int ret;
+
+	memset(s, 0, sizeof(*s));
+	for (j = 0; j < SCALE_QUEUES; j++)
+		s->evfd[j] = -1;
+	ret = kvm_vm_create(&s->vm);
+	if (ret)
+		return ret;
+	s->ram = kvm_vm_add_slot(&s->vm, 0, RAM_SIZE, 0);
+	if (!s->ram)
+		return -ENOMEM;
+	if (ioctl(fd, IOMMU_IOAS_ALLOC, &ioas))
+		return -errno;
+	s->ioas = ioas.out_ioas_id;
+	map.ioas_id = s->ioas;
+	map.user_va = (uintptr_t)s->ram;
+	if (ioctl(fd, IOMMU_IOAS_MAP, &map))
+		return -errno;
+	s2.pt_id = s->ioas;
+	if (ioctl(fd, IOMMU_HWPT_ALLOC, &s2))
+		return -errno;
+	s->s2 = s2.out_hwpt_id;
+	viommu.hwpt_id = s->s2;
+	if (ioctl(fd, IOMMU_VIOMMU_ALLOC, &viommu))
+		return -errno;
+	s->viommu = viommu.out_viommu_id;
+
+	memcpy(s->ram, guest_cmdq_start, guest_cmdq_end - guest_cmdq_start);
+	for (j = 0; j < SCALE_QUEUES; j++) {
+		struct iommu_hw_queue_arm_smmuv3_cmdq_sw d = {
+			.layout = VCMDQ_SW_LAYOUT_TEGRA241,
+			.vm_fd = s->vm.vm_fd, .log2size = SCALE_LOG2SIZE,
+			.caps = VCMDQ_SW_CAP_MSI, .irq_eventfd = -1,
+			.gerror_eventfd = -1, .reg_gpa = REG_GPA,
+			.out_event_fd = -1,
+		};
+		struct iommu_hw_queue_alloc alloc = {
+			.size = sizeof(alloc), .viommu_id = s->viommu,
+			.type = IOMMU_HW_QUEUE_TYPE_ARM_SMMUV3_CMDQ_SW,
+			.index = j,
+			.nesting_parent_iova = QUEUE_GPA +
+					       j * (16UL << SCALE_LOG2SIZE),
+			.length = 16UL << SCALE_LOG2SIZE,
+			.data_len = sizeof(d), .data_uptr = (uintptr_t)&d,
+		};
+		struct vmm_cmd c[2] = {
+			cmd_tlbi_nh_asid(scale_asid(k, j)), cmd_sync(),
+		};
+		const uint32_t hdr[4] = { 2, 0, 0, 0 };
+
+		if (ioctl(fd, IOMMU_HW_QUEUE_ALLOC, &alloc))
+			return -errno;
+		s->hwq[j] = alloc.out_hw_queue_id;
+		s->evfd[j] = d.out_event_fd;
+		if (!j) {
+			s->regs_len = d.out_reg_mmap_length;
+			s->regs = mmap(NULL, s->regs_len, PROT_READ | PROT_WRITE,
+				       MAP_SHARED, fd, d.out_reg_mmap_offset);
+			if (s->regs == MAP_FAILED) {
+				s->regs = NULL;
+				return -errno;
+			}
+			ret = kvm_vm_add_slot_mem(&s->vm, REG_GPA, s->regs_len,
+						  KVM_MEM_READONLY, s->regs);
+			if (ret)
+				return ret;
+		}
+		memcpy(s->ram + SCALE_SCRIPT(j), hdr, sizeof(hdr));
+		memcpy(s->ram + SCALE_SCRIPT(j) + 16, c, sizeof(c));
+	}
+	return 0;
+}
+
+static void scale_vm_teardown(struct scale_vm *s, int fd)
+{
+	int j;
+
+	for (j = 0; j < SCALE_QUEUES; j++) {
+		struct scale_vcpu *c = &s->cpu[j];
+
+		if (c->started) {
+			__atomic_store_n(&c->stop, true, __ATOMIC_RELEASE);
+			pthread_kill(c->t, SIGUSR1);
+			pthread_join(c->t, NULL);
+		}
+		if (c->run)
+			munmap(c->run, s->vm.run_size);
+		if (c->fd > 0)
+			close(c->fd);
+	}
+	kvm_vm_destroy(&s->vm);
+	if (s->regs)
+		munmap(s->regs, s->regs_len);
+	/* tegra241's order: the highest index first */
+	for (j = SCALE_QUEUES - 1; j >= 0; j--) {
+		if (s->evfd[j] < 0)
+			continue;
+		destroy(fd, s->hwq[j]);
+		close(s->evfd[j]);
+	}
+	if (s->viommu)
+		destroy(fd, s->viommu);
+	if (s->s2)
+		destroy(fd, s->s2);
+	if (s->ioas)
+		destroy(fd, s->ioas);
+	if (s->ram)
+		munmap(s->ram, RAM_SIZE);
+}
+
+TEST_F_TIMEOUT(rel, scale_vms_queues, 1800)
+{
+	const unsigned int nrun = stress() ? 2000 : 100;
+	const unsigned int nvms = stress() ? SCALE_VMS : 4;
+	struct sigaction sa = { .sa_handler = on_usr1 };
+	static struct scale_vm vms[SCALE_VMS];
+	unsigned int k, j, failures = 0, done = 0;
+	double t0 = now_s(), deadline;
+	struct vmm v;
+	int fds;
+
+	ASSERT_EQ(0, sigaction(SIGUSR1, &sa, NULL));
+	ASSERT_EQ(0, vmm_setup(&v, VMM_FAST, VCMDQ_SW_LAYOUT_SMMUV3, 8));
+	fds = count_fds();
+	for (k = 0; k < nvms; k++)
+		ASSERT_EQ(0, scale_vm_setup(&vms[k], &v, k))
+			TH_LOG("VM %u", k);
+	for (k = 0; k < nvms; k++)
+		for (j = 0; j < SCALE_QUEUES; j++)
+			ASSERT_EQ(0, scale_vcpu_start(&vms[k], j, nrun));
+	deadline = now_s() + 600;
+	while (done < nvms * SCALE_QUEUES && now_s() < deadline) {
+		usleep(20000);
+		for (k = 0, done = 0; k < nvms; k++)
+			for (j = 0; j < SCALE_QUEUES; j++)
+				done += __atomic_load_n(&vms[k].cpu[j].done,
+							__ATOMIC_ACQUIRE) ||
+					vms[k].cpu[j].err;
+	}
+	for (k = 0; k < nvms; k++) {
+		for (j = 0; j < SCALE_QUEUES; j++) {
+			struct scale_vcpu *c = &vms[k].cpu[j];
+			uint64_t res[3];
+
+			memcpy(res, vms[k].ram + SCALE_RES(j), sizeof(res));
+			if (!c->done || c->err || res[0] || res[2] != nrun) {
+				failures++;
+				TH_LOG("VM %u queue %u: %s, err %d, status 0x%llx, %llu of %u batches",
+				       k, j, c->done ? "done" : "not done",
+				       c->err, (unsigned long long)res[0],
+				       (unsigned long long)res[2], nrun);
+			}
+		}
+		printf("# trace-same scale#vm%u: %u: IOTLB invalidate asid=(%u|%u|%u|%u) vmid=(?P<vmid>\\d+)\\b\n",
+		       k, SCALE_QUEUES * nrun, scale_asid(k, 0),
+		       scale_asid(k, 1), scale_asid(k, 2), scale_asid(k, 3));
+	}
+	printf("# scale_vms_queues: %u VMs x %u queues (tegra241 layout, one vIOMMU and S2 per VM), %u batches each, %.1f s\n",
+	       nvms, SCALE_QUEUES, nrun, now_s() - t0);
+	for (k = 0; k < nvms; k++)
+		scale_vm_teardown(&vms[k], v.st.iommufd);
+	EXPECT_EQ(fds, count_fds()) TH_LOG("files left behind");
+	EXPECT_EQ(0U, failures);
+	reliability("scale_vms_queues", nvms * SCALE_QUEUES * nrun,
+		    failures, now_s() - t0);
 	vmm_teardown(&v);
 }
 
