@@ -100,6 +100,7 @@ static void *probe_thread(void *arg)
 struct stopper {
 	uint8_t *flag;
 	unsigned int secs;
+	const char *name;
 };
 
 static void *stop_later(void *arg)
@@ -107,7 +108,16 @@ static void *stop_later(void *arg)
 	struct stopper *s = arg;
 	const uint32_t one = 1;
 
-	sleep(s->secs);
+	unsigned int t;
+
+	for (t = 1; t <= s->secs; t++) {
+		sleep(1);
+		if (t % 30 == 0 && t < s->secs) {
+			printf("# progress: %s: %u of %u s\n", s->name, t,
+			       s->secs);
+			fflush(stdout);
+		}
+	}
 	memcpy(s->flag, &one, sizeof(one));
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	return NULL;
@@ -188,6 +198,7 @@ static void run_hostile(struct __test_metadata *_metadata, const char *name,
 					    &probe[i]));
 	stopper.flag = v.ram + STOP_GPA;
 	stopper.secs = secs;
+	stopper.name = name;
 	ASSERT_EQ(0, pthread_create(&stop, NULL, stop_later, &stopper));
 	t0 = now_ns();
 	ret = vmm_run(&v, secs + 120);

@@ -419,8 +419,8 @@ TEST_F_TIMEOUT(rel, chaos_teardown, 3600)
 			       chaos_name[a], delay_us, strerror(-ret));
 		}
 		if (i % 50 == 49) {
-			printf("# chaos_teardown: %u iterations, %u failures\n",
-			       i + 1, failures);
+			printf("# progress: chaos_teardown: %u of %u iterations, %u failures\n",
+			       i + 1, iters, failures);
 			fflush(stdout);
 		}
 	}
@@ -907,6 +907,14 @@ TEST_F_TIMEOUT(rel, uapi_fuzz_threads, 1800)
 	for (i = 0; i < FUZZ_THREADS; i++) {
 		ft[i] = (struct fuzz_thread){ .f = &f, .seed = seed + i };
 		ASSERT_EQ(0, pthread_create(&t[i], NULL, fuzz_thread, &ft[i]));
+	}
+	while (now_s() < f.end) {
+		sleep(1);
+		if ((int)(now_s() - t0) % 30 == 0) {
+			printf("# progress: uapi_fuzz_threads: %.0f of %u s\n",
+			       now_s() - t0, secs);
+			fflush(stdout);
+		}
 	}
 	for (i = 0; i < FUZZ_THREADS; i++)
 		pthread_join(t[i], NULL);
