@@ -128,7 +128,8 @@ def check_same(tag, src, name, spec, trace, families):
         return
     hits = [h for h in (pat.search(t) for t in trace) if h]
     values = {tuple(sorted(h.groupdict().items())) for h in hits}
-    shown = "; ".join(" ".join(f"{k}={v}" for k, v in val) for val in values)
+    shown = "; ".join(" ".join(f"{k}={v}" for k, v in val)
+                      for val in sorted(values))
     if len(hits) != want or len(values) != 1:
         print(f"not ok - {tag}: trace {src} {name}: /{regex}/ executed "
               f"{len(hits)} times (not {want}) with {shown or 'no values'}"

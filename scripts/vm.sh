@@ -120,11 +120,11 @@ TRACE=$W/smmu-trace.log
 rm -f "$LOG" "$TRACE"
 say "booting qemu-system-aarch64 (TCG, timeout ${TIMEOUT}s)"
 start=$(date +%s)
-# Progress while it runs: each test program as it starts, and its result
-# lines and "# progress:" lines as they come
+# Progress while it runs: each test program as it starts, its failures
+# and its "# progress:" lines as they come
 : >"$LOG"
 tail -n +1 -F "$LOG" 2>/dev/null > >(grep --line-buffered -a -E \
-	'^VCMDQ-RUN |^VCMDQ-TAP [^:]+: ((not )?ok [0-9]+ |# progress: )' |
+	'^VCMDQ-RUN |^VCMDQ-TAP [^:]+: (not ok [0-9]+ |# progress: )' |
 	sed -u -E 's/\r$//; s/^VCMDQ-RUN (.*)/vm: running \1/; s/^VCMDQ-TAP ([^:]+): (# )?/vm: \1: /') &
 progress=$!
 set +e
@@ -140,8 +140,8 @@ timeout --foreground -k 5 "$TIMEOUT" qemu-system-aarch64 \
 rc=$?
 set -e
 sleep 1
-kill "$progress" 2>/dev/null
-wait "$progress" 2>/dev/null
+kill "$progress" 2>/dev/null || true
+wait "$progress" 2>/dev/null || true
 say "QEMU exited $rc after $(( $(date +%s) - start ))s; serial log $LOG"
 [ $rc = 124 ] && { tail -20 "$LOG"; die "VM timed out after ${TIMEOUT}s"; }
 grep -q '^VCMDQ-DONE' "$LOG" || {
