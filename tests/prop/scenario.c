@@ -347,6 +347,14 @@ static int sc_complete(void *priv, const struct vcmdq_sync_done *d)
 		g[1] = d->addr;
 		g[2] = d->data;
 	}
+	if (d->kind == VCMDQ_DONE_MSI) {
+		/* the MSI is visible before CONS moves past its CMD_SYNC */
+		if (((d->index - sc->opos) & qmask(sc)) >=
+		    ((sc->prod - sc->opos) & qmask(sc)))
+			fail(sc, "MSI of CMD_SYNC 0x%x after CONS 0x%x passed it",
+			     d->index, sc->opos);
+		return 0;
+	}
 	/* publish() ran just before: the oracle's last entry is this sync */
 	if (d->index != ((sc->opos - 1) & qmask(sc)))
 		fail(sc, "completion for CMD_SYNC 0x%x, CONS is 0x%x",

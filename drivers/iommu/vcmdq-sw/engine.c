@@ -278,11 +278,7 @@ static enum vcmdq_status vcmdq_slow_cmd(struct vcmdq_engine *e,
 		}
 		if (ret)
 			goto fault;
-		e->cons = vcmdq_q_inc(e->cfg.log2size, rd, 1);
 		e->stats.guest_syncs++;
-		vcmdq_publish(e);
-		if (cs == VCMDQ_SYNC_CS_NONE)
-			return VCMDQ_IDLE;
 		done.index = rd;
 		done.addr = 0;
 		done.data = 0;
@@ -296,6 +292,25 @@ static enum vcmdq_status vcmdq_slow_cmd(struct vcmdq_engine *e,
 		} else {
 			done.kind = VCMDQ_DONE_IRQ;
 		}
+		/*
+		 * The MSI write is visible before CONS moves past its
+		 * CMD_SYNC, as the SMMU orders them: a guest that polls CONS
+		 * and then reads what the MSI wrote sees the data. An
+		 * interrupt or an event comes after CONS: its handler reads
+		 * CONS.
+		 */
+		if (cs != VCMDQ_SYNC_CS_NONE && done.kind == VCMDQ_DONE_MSI) {
+			ret = e->ops->complete(e->priv, &done);
+			if (ret) {
+				e->cons = rd;
+				return vcmdq_stop(e, VCMDQ_FAULT, rd, c,
+						  VCMDQ_CERROR_NONE, ret);
+			}
+		}
+		e->cons = vcmdq_q_inc(e->cfg.log2size, rd, 1);
+		vcmdq_publish(e);
+		if (cs == VCMDQ_SYNC_CS_NONE || done.kind == VCMDQ_DONE_MSI)
+			return VCMDQ_IDLE;
 		ret = e->ops->complete(e->priv, &done);
 		if (ret)
 			return vcmdq_stop(e, VCMDQ_FAULT, rd, c, VCMDQ_CERROR_NONE,
