@@ -72,12 +72,23 @@ user_tests() {
 
 	echo "== guest-report: real-guest verdicts and figures on fixed logs"
 	f=tests/tools/guest-report
+	# good, bad: trace verdicts; missing: L2 died after l2_boot, the
+	# results it never printed must fail; bench-unreadable, bench-nonull:
+	# exit counters L1 could not read give no exits per unmap
 	{
-		for log in good bad; do
-			python3 scripts/guest-report.py check $f/$log.log $f/$log.trace /dev/null
+		for log in good bad missing; do
+			echo "# fixture $log.log"
+			t=$f/$log.trace
+			[ -e "$t" ] || t=$f/good.trace
+			python3 scripts/guest-report.py check $f/$log.log "$t" /dev/null
 		done
 		python3 scripts/guest-report.py bench $f/bench.log /dev/null \
 			$B/guest-report-selftest.json && cat $B/guest-report-selftest.json
+		for log in bench-unreadable bench-nonull; do
+			echo "# fixture $log.log"
+			python3 scripts/guest-report.py bench $f/$log.log /dev/null /dev/null |
+				grep -E '^(not )?ok '
+		done
 	} 2>&1 | diff -u $f/expected - >/tmp/guest-report.diff
 	result $? "guest-report.py verdicts and figures match $f/expected" || true
 	[ -s /tmp/guest-report.diff ] && cat /tmp/guest-report.diff
