@@ -157,6 +157,26 @@ user_tests() {
 	result $? "dmacheck results match $f/dmacheck.expected" || true
 	[ -s $tmp/dmacheck.diff ] && cat $tmp/dmacheck.diff
 
+	# bench-vm's JSON and targets: written from a run that passed only
+	echo "== bench-vm-json: figures, targets, no JSON from a failed run"
+	f=tests/tools/bench-vm
+	{
+		for c in "pass 0" "stream-exits 0" "pass 1" "failed 0" "cut 0"; do
+			set -- $c
+			echo "# bench-vm-json.py $1.log $2: exit $(python3 \
+				scripts/bench-vm-json.py $f/$1.log "$2" $B/bench-vm-selftest.json \
+				>$tmp/bench-vm.out; echo $?)"
+			cat $tmp/bench-vm.out
+			[ "$1" = stream-exits ] && python3 -c 'import json, sys
+d = json.load(open(sys.argv[1]))
+print({s: m["trap"] for s, m in d["streams"].items()})' $B/bench-vm-selftest.json
+			[ "$1" = pass ] && [ "$2" = 0 ] && cat $B/bench-vm-selftest.json
+			[ -e $B/bench-vm-selftest.json ] || echo "# no JSON"
+		done
+	} 2>&1 | sed "s|$B/||g" | diff -u $f/expected - >$tmp/bench-vm.diff
+	result $? "bench-vm-json.py figures and targets match $f/expected" || true
+	[ -s $tmp/bench-vm.diff ] && cat $tmp/bench-vm.diff
+
 	echo "== replay goldens"
 	for f in tests/replay/*.q; do
 		$B/vcmdq-bench replay "$f" 2>&1 | diff -u "${f%.q}.out" - >$tmp/replay.diff
