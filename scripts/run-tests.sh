@@ -177,6 +177,30 @@ print({s: m["trap"] for s, m in d["streams"].items()})' $B/bench-vm-selftest.jso
 	result $? "bench-vm-json.py figures and targets match $f/expected" || true
 	[ -s $tmp/bench-vm.diff ] && cat $tmp/bench-vm.diff
 
+	# the reliability table: from a log, into a document, and the one in
+	# Documentation/reliability.rst is what its JSON gives
+	echo "== reliability-table: the table from a log, from JSON, in the doc"
+	f=tests/tools/reliability
+	{
+		echo "# from $f/stress.log: exit $(python3 scripts/reliability-table.py \
+			$tmp/rel.json <$f/stress.log >$tmp/rel.out 2>&1; echo $?)"
+		cat $tmp/rel.out $tmp/rel.json
+		cp $f/doc.rst $tmp/doc.rst
+		echo "# --rst into doc.rst: exit $(python3 scripts/reliability-table.py \
+			--rst $tmp/rel.json $tmp/doc.rst 2>&1; echo $?)"
+		cat $tmp/doc.rst
+		cp $f/nomarkers.rst $tmp/nomarkers.rst
+		echo "# --rst into nomarkers.rst: exit $(python3 scripts/reliability-table.py \
+			--rst $tmp/rel.json $tmp/nomarkers.rst 2>&1; echo $?)"
+	} 2>&1 | sed "s|$tmp/||g" | diff -u $f/expected - >$tmp/rel.diff
+	result $? "reliability-table.py tables match $f/expected" || true
+	[ -s $tmp/rel.diff ] && cat $tmp/rel.diff
+	python3 scripts/reliability-table.py --rst Documentation/reliability.json |
+		diff -u - <(sed -n '/^\.\. reliability-table: begin$/,/^\.\. reliability-table: end$/p' \
+			Documentation/reliability.rst) >$tmp/rel-doc.diff
+	result $? "Documentation/reliability.rst's table is reliability-table.py --rst Documentation/reliability.json" || true
+	[ -s $tmp/rel-doc.diff ] && cat $tmp/rel-doc.diff
+
 	echo "== replay goldens"
 	for f in tests/replay/*.q; do
 		$B/vcmdq-bench replay "$f" 2>&1 | diff -u "${f%.q}.out" - >$tmp/replay.diff
