@@ -208,11 +208,22 @@ print({s: m["trap"] for s, m in d["streams"].items()})' $B/bench-vm-selftest.jso
 		[ -s $tmp/replay.diff ] && cat $tmp/replay.diff
 	done
 
+	# every seed once, on its own verdict: the reproducers kept there
+	# (msi-order-defect-reproducer: the engine published CONS past a
+	# CMD_SYNC before its MSI) must keep passing
+	echo "== fuzz seeds: replay tests/fuzz/seeds"
+	$B/fuzz_engine tests/fuzz/seeds/* >$tmp/seeds.log 2>&1
+	f=$?
+	[ $f != 0 ] && grep -E "^Running:|invariant broken|ERROR:" $tmp/seeds.log
+	result $f "fuzz_engine replays the $(find tests/fuzz/seeds -type f | wc -l) inputs of tests/fuzz/seeds"
+
+	# The corpus starts from the seeds too (libFuzzer runs them first); a
+	# crash's reproducer lands in $B/ (crash-*, leak-*, timeout-*)
 	echo "== fuzz: ${FUZZ_SECONDS}s over raw queue contents"
 	log=$(mktemp)
 	mkdir -p $B/corpus
 	$B/fuzz_engine -max_total_time="$FUZZ_SECONDS" -print_final_stats=1 \
-		$B/corpus tests/fuzz/seeds >"$log" 2>&1
+		-artifact_prefix=$B/ $B/corpus tests/fuzz/seeds >"$log" 2>&1
 	f=$?
 	grep -E "^stat::number_of_executed_units|invariant broken|ERROR:" "$log"
 	[ $f != 0 ] && tail -40 "$log"
