@@ -8,6 +8,8 @@
  * suite).
  */
 #include <linux/arm-smmu-v3-vsmmu.h>
+#include <linux/debugfs.h>
+#include <linux/fault-inject.h>
 #include <linux/module.h>
 #include <linux/moduleparam.h>
 
@@ -18,14 +20,39 @@ module_param_named(test_without_s2fwb, vcmdq_sw_test_without_s2fwb, bool,
 MODULE_PARM_DESC(test_without_s2fwb,
 		 "TEST ONLY: clean register updates to the point of coherency as on a CPU without FEAT_S2FWB");
 
+/*
+ * Windows the tests widen to hit races they could not otherwise reach:
+ * each holds the queue where a production kernel would not wait.
+ */
+module_param_named(test_unlock_delay_ms, vcmdq_sw_test_unlock_delay_ms, uint,
+		   0644);
+MODULE_PARM_DESC(test_unlock_delay_ms,
+		 "TEST ONLY: wait this long holding the queue lock in vcmdq_sw_unlock(), and as long again after releasing it");
+module_param_named(test_turn_delay_us, vcmdq_sw_test_turn_delay_us, uint,
+		   0644);
+MODULE_PARM_DESC(test_turn_delay_us,
+		 "TEST ONLY: each consumer turn waits this long first, as behind a slow SMMU");
+
+static struct dentry *vcmdq_sw_debugfs;
+
 static int __init vcmdq_sw_init(void)
 {
-	return arm_vsmmu_register_sw_cmdq(&vcmdq_sw_cmdq_ops);
+	int ret;
+
+	vcmdq_sw_debugfs = debugfs_create_dir("vcmdq_sw", NULL);
+	/* Fault injection is optional: nothing to undo if it is missing */
+	fault_create_debugfs_attr("fail_issue", vcmdq_sw_debugfs,
+				  &vcmdq_sw_fail_issue);
+	ret = arm_vsmmu_register_sw_cmdq(&vcmdq_sw_cmdq_ops);
+	if (ret)
+		debugfs_remove_recursive(vcmdq_sw_debugfs);
+	return ret;
 }
 
 static void __exit vcmdq_sw_exit(void)
 {
 	arm_vsmmu_unregister_sw_cmdq(&vcmdq_sw_cmdq_ops);
+	debugfs_remove_recursive(vcmdq_sw_debugfs);
 }
 
 module_init(vcmdq_sw_init);
