@@ -464,7 +464,7 @@ TEST_F_TIMEOUT(defects, worker_unlock_vs_destroy, 60)
 
 /* ---- inline_bounded_stay ---- */
 
-#define STAY_DELAY_US	100000	/* each consumer turn: far past its time bound */
+#define STAY_DELAY_US	100000U	/* each consumer turn: far past its time bound */
 #define STAY_STORES	50000	/* vCPU 1's stores vCPU 0 may take to return */
 
 /*
@@ -489,6 +489,8 @@ TEST_F_TIMEOUT(defects, inline_bounded_stay, 120)
 	struct vmm v;
 	int done;
 
+	/* every turn outlasts the stay's time bound */
+	ASSERT_LT(vmm_module_param("inline_us"), STAY_DELAY_US);
 	ASSERT_EQ(0, vmm_setup(&v, VMM_FAST, VCMDQ_SW_LAYOUT_SMMUV3, 8));
 	ASSERT_EQ(0, vmm_alloc_queue(&v));
 	memset(&b, 0, sizeof(b));
@@ -633,7 +635,7 @@ TEST_F_TIMEOUT(defects, alloc_fault_vs_mmap, 120)
 /* ---- dirty_ring_handover ---- */
 
 #define RING_BYTES	(1024 * sizeof(struct kvm_dirty_gfn))
-#define DRH_TLBIS	300	/* more than an inline stay's entries */
+#define DRH_TLBIS	300U	/* more than an inline stay's entries */
 
 /* A dirty ring without the bitmap beside it: before any vCPU, memslot */
 static int enable_ring_only(struct kvm_vm *vm)
@@ -677,6 +679,7 @@ TEST_F_TIMEOUT(defects, dirty_ring_handover, 60)
 	struct vmm v;
 	int ret;
 
+	ASSERT_GT(DRH_TLBIS, vmm_module_param("inline_entries"));
 	ret = vmm_setup_caps(&v, VMM_FAST, VCMDQ_SW_LAYOUT_SMMUV3, 9,
 			     enable_ring_only);
 	ASSERT_EQ(0, ret) TH_LOG("a VM with a dirty ring: %s", strerror(-ret));

@@ -16,6 +16,9 @@
 
 #include "sw_queue.h"
 
+/* The longest poll a VMM may ask for; a read-only module parameter */
+unsigned int vcmdq_sw_max_poll_us = 1000;
+
 static void vcmdq_sw_queue_free(struct kref *ref)
 {
 	struct vcmdq_sw_queue *q = container_of(ref, struct vcmdq_sw_queue, ref);
@@ -302,7 +305,7 @@ static int vcmdq_sw_event_set_consumer(struct vcmdq_sw_queue *q,
 			return -EINVAL;
 		break;
 	case VCMDQ_SW_CONSUMER_WORKER_POLL:
-		if (!arg.poll_us || arg.poll_us > VCMDQ_SW_MAX_POLL_US)
+		if (!arg.poll_us || arg.poll_us > vcmdq_sw_max_poll_us)
 			return -EINVAL;
 		break;
 	default:

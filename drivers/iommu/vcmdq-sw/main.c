@@ -21,6 +21,22 @@ MODULE_PARM_DESC(test_without_s2fwb,
 		 "TEST ONLY: clean register updates to the point of coherency as on a CPU without FEAT_S2FWB");
 
 /*
+ * Host policy, not ABI: how long a vCPU may stay in its doorbell
+ * consuming the queue (entries, microseconds) before the worker takes
+ * over, and the longest busy-poll a VMM may ask of the worker. Fixed at
+ * load: the queues read them at each stay and each SET_CONSUMER.
+ */
+module_param_named(inline_entries, vcmdq_sw_inline_entries, uint, 0444);
+MODULE_PARM_DESC(inline_entries,
+		 "Guest entries a vCPU consumes in one doorbell before the worker takes over (default 256)");
+module_param_named(inline_us, vcmdq_sw_inline_us, uint, 0444);
+MODULE_PARM_DESC(inline_us,
+		 "Microseconds a vCPU consumes in one doorbell before the worker takes over (default 1000)");
+module_param_named(max_poll_us, vcmdq_sw_max_poll_us, uint, 0444);
+MODULE_PARM_DESC(max_poll_us,
+		 "Longest worker poll VCMDQ_SW_SET_CONSUMER accepts, in microseconds (default 1000)");
+
+/*
  * Windows the tests widen to hit races they could not otherwise reach:
  * each holds the queue where a production kernel would not wait.
  */

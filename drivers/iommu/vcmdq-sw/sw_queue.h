@@ -174,6 +174,7 @@ struct vcmdq_sw_queue {
 };
 
 /* event.c */
+extern unsigned int vcmdq_sw_max_poll_us;
 struct file *vcmdq_sw_event_file(struct vcmdq_sw_queue *q);
 void vcmdq_sw_queue_put(struct vcmdq_sw_queue *q);
 void vcmdq_sw_push_event(struct vcmdq_sw_queue *q,
@@ -188,6 +189,8 @@ extern struct fault_attr vcmdq_sw_fail_issue;
 extern const struct arm_vsmmu_sw_cmdq_ops vcmdq_sw_cmdq_ops;
 
 /* worker.c */
+extern unsigned int vcmdq_sw_inline_entries;
+extern unsigned int vcmdq_sw_inline_us;
 extern const struct vcmdq_ops vcmdq_sw_engine_ops;
 void vcmdq_sw_kick(struct vcmdq_sw_queue *q);
 void vcmdq_sw_unlock(struct vcmdq_sw_queue *q);

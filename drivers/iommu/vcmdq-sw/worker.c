@@ -66,6 +66,10 @@ static int vcmdq_sw_read(void *priv, u32 idx, struct vcmdq_cmd *dst, u32 n)
  */
 DECLARE_FAULT_ATTR(vcmdq_sw_fail_issue);
 
+/* Bounds of an inline stay; read-only module parameters (main.c) */
+unsigned int vcmdq_sw_inline_entries = 256;
+unsigned int vcmdq_sw_inline_us = 1000;
+
 /* TEST ONLY knobs, module parameters (main.c); 0 in production */
 unsigned int vcmdq_sw_test_unlock_delay_ms;
 unsigned int vcmdq_sw_test_turn_delay_us;
@@ -406,7 +410,7 @@ static enum vcmdq_status vcmdq_sw_turn(struct vcmdq_sw_queue *q, u32 budget)
 /*
  * The bound of one vCPU's stay in its doorbell, over all the turns it
  * takes there (other vCPUs' doorbells may leave it theirs): at most
- * VCMDQ_SW_INLINE_ENTRIES entries, at most VCMDQ_SW_INLINE_US, and not
+ * vcmdq_sw_inline_entries entries, at most vcmdq_sw_inline_us, and not
  * past a pending reschedule or signal of its thread.
  */
 struct vcmdq_sw_stay {
@@ -464,8 +468,8 @@ handover:
 static void vcmdq_sw_consume_inline(struct vcmdq_sw_queue *q)
 {
 	struct vcmdq_sw_stay stay = {
-		.end = ktime_get_ns() + VCMDQ_SW_INLINE_US * NSEC_PER_USEC,
-		.left = VCMDQ_SW_INLINE_ENTRIES,
+		.end = ktime_get_ns() + (u64)vcmdq_sw_inline_us * NSEC_PER_USEC,
+		.left = vcmdq_sw_inline_entries,
 	};
 	bool handover;
 

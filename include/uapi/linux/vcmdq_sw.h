@@ -232,8 +232,8 @@ struct vcmdq_sw_response {
  *	(VCMDQ_SW_CONSUMER_INLINE)
  * @inline_busy: doorbells that found another consumer running and left
  *	their PROD to it
- * @handovers: inline stays that ended at their bound
- *	(VCMDQ_SW_INLINE_ENTRIES, VCMDQ_SW_INLINE_US, a pending reschedule or
+ * @handovers: inline stays that ended at their bound (the module's
+ *	parameters inline_entries and inline_us, a pending reschedule or
  *	signal) and left the rest to the worker
  * @msi_defers: CMD_SYNC MSIs the worker could not write (a VM that logs
  *	dirty pages in a ring without the bitmap beside it is written only
@@ -272,18 +272,20 @@ struct vcmdq_sw_stats {
  * @VCMDQ_SW_CONSUMER_WORKER: a kernel worker thread of the VMM, woken by
  *	the doorbell
  * @VCMDQ_SW_CONSUMER_WORKER_POLL: the same worker, which after a turn that
- *	caught up with PROD keeps its CPU for up to @poll_us waiting for the
- *	next doorbell before it sleeps, trading CPU time for wake-up latency
+ *	caught up with PROD keeps its CPU for up to @poll_us (bounded by the
+ *	module's parameter max_poll_us) waiting for the next doorbell before
+ *	it sleeps, trading CPU time for wake-up latency
  *	(as vhost-net's busyloop_timeout)
  * @VCMDQ_SW_CONSUMER_INLINE: the vCPU whose PROD store rang the doorbell
  *	consumes the queue itself, in its doorbell, before it returns to the
  *	guest (the default). One consumer at a time: a vCPU that finds one
  *	running leaves its PROD to it, and the running one looks at PROD again
  *	before it lets go, so no doorbell is lost. A store keeps its vCPU in
- *	the kernel for at most VCMDQ_SW_INLINE_ENTRIES entries and at most
- *	VCMDQ_SW_INLINE_US, however many doorbells other vCPUs ring
- *	meanwhile, and less if the vCPU thread must reschedule or has a
- *	signal pending; the worker finishes what is left. CMD_SYNC MSIs are written
+ *	the kernel for a number of entries and a time bounded by the
+ *	module's parameters (inline_entries, inline_us), however many
+ *	doorbells other vCPUs ring meanwhile, and less if the vCPU thread
+ *	must reschedule or has a signal pending; the worker finishes what is
+ *	left. CMD_SYNC MSIs are written
  *	through the vCPU, so a dirty ring logs them
  */
 enum vcmdq_sw_consumer {
@@ -292,17 +294,12 @@ enum vcmdq_sw_consumer {
 	VCMDQ_SW_CONSUMER_INLINE = 2,
 };
 
-#define VCMDQ_SW_INLINE_ENTRIES	256
-#define VCMDQ_SW_INLINE_US	1000
-
-#define VCMDQ_SW_MAX_POLL_US	1000
-
 /**
  * struct vcmdq_sw_consumer_mode - VCMDQ_SW_SET_CONSUMER argument
  * @size: sizeof(struct vcmdq_sw_consumer_mode)
  * @mode: enum vcmdq_sw_consumer
- * @poll_us: VCMDQ_SW_CONSUMER_WORKER_POLL: 1..VCMDQ_SW_MAX_POLL_US;
- *	otherwise 0
+ * @poll_us: VCMDQ_SW_CONSUMER_WORKER_POLL: 1 up to the module's parameter
+ *	max_poll_us; otherwise 0
  * @__reserved: 0
  *
  * Takes effect at the next doorbell. Return: 0; -EINVAL for a mode or
