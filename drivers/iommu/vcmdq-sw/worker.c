@@ -411,11 +411,14 @@ static enum vcmdq_status vcmdq_sw_turn(struct vcmdq_sw_queue *q, u32 budget)
  * The bound of one vCPU's stay in its doorbell, over all the turns it
  * takes there (other vCPUs' doorbells may leave it theirs): at most
  * vcmdq_sw_inline_entries entries, at most vcmdq_sw_inline_us, and not
- * past a pending reschedule or signal of its thread.
+ * past a pending reschedule or signal of its thread. Its first turn
+ * always consumes a host batch, as a store's doorbell did before there
+ * was a stay to bound.
  */
 struct vcmdq_sw_stay {
 	u64 end;
 	u32 left;
+	u32 turns;
 };
 
 static bool vcmdq_sw_stay_over(const struct vcmdq_sw_stay *stay)
@@ -427,7 +430,8 @@ static bool vcmdq_sw_stay_over(const struct vcmdq_sw_stay *stay)
 /*
  * An inline turn: the vCPU consumes until PROD, within what is left of
  * its stay. Return true if it stopped at that bound with work left, or
- * found the stay over before it began: the worker is to go on.
+ * (not the stay's first turn) found the stay over before it began: the
+ * worker is to go on.
  */
 static bool vcmdq_sw_turn_inline(struct vcmdq_sw_queue *q,
 				 struct vcmdq_sw_stay *stay)
@@ -439,7 +443,7 @@ static bool vcmdq_sw_turn_inline(struct vcmdq_sw_queue *q,
 	lockdep_assert_held(&q->lock);
 	if (q->dead || q->paused)
 		return false;
-	if (vcmdq_sw_stay_over(stay))
+	if (stay->turns++ && vcmdq_sw_stay_over(stay))
 		goto handover;
 	q->inline_turns++;
 	for (;;) {
