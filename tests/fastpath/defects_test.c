@@ -464,7 +464,7 @@ TEST_F_TIMEOUT(defects, worker_unlock_vs_destroy, 60)
 
 /* ---- inline_bounded_stay ---- */
 
-#define STAY_DELAY_US	100000U	/* each consumer turn: far past its time bound */
+#define STAY_DELAY_US	200000U	/* each consumer turn: far past its time bound */
 #define STAY_STORES	50000	/* vCPU 1's stores vCPU 0 may take to return */
 
 /*
