@@ -32,7 +32,7 @@ done
 # lifetimes (KASAN, lockdep, kmemleak watch them), not upstream's suite.
 case "$VARIANT" in
 base) TESTS=${VM_TESTS:-all}; DEBUG=0 ;;
-debug) TESTS=${VM_TESTS:-kunit,kvm_exits_test,doorbell_test,fastpath_test,migrate_test,hostile_test,reliability_test}; DEBUG=1 ;;
+debug) TESTS=${VM_TESTS:-kunit,kvm_exits_test,doorbell_test,fastpath_test,migrate_test,hostile_test,reliability_test,defects_test}; DEBUG=1 ;;
 *) die "unknown VARIANT '$VARIANT' (base|debug)" ;;
 esac
 # VM_DIR: where this run's modules, initramfs and logs go (two runs at

@@ -1101,7 +1101,7 @@ TEST(bad_input)
 	cm.mode = VCMDQ_SW_CONSUMER_WORKER_POLL;
 	EXPECT_EQ(-1, ioctl(v.evfd, VCMDQ_SW_SET_CONSUMER, &cm));
 	EXPECT_EQ(EINVAL, errno) TH_LOG("polling 0 us");
-	cm.poll_us = VCMDQ_SW_MAX_POLL_US + 1;
+	cm.poll_us = vmm_module_param("max_poll_us") + 1;
 	EXPECT_EQ(-1, ioctl(v.evfd, VCMDQ_SW_SET_CONSUMER, &cm));
 	EXPECT_EQ(EINVAL, errno) TH_LOG("polling 1001 us");
 	cm.mode = VCMDQ_SW_CONSUMER_WORKER;
@@ -1109,7 +1109,7 @@ TEST(bad_input)
 	EXPECT_EQ(-1, ioctl(v.evfd, VCMDQ_SW_SET_CONSUMER, &cm));
 	EXPECT_EQ(EINVAL, errno) TH_LOG("no polling for 5 us");
 	cm.mode = VCMDQ_SW_CONSUMER_WORKER_POLL;
-	cm.poll_us = VCMDQ_SW_MAX_POLL_US;
+	cm.poll_us = vmm_module_param("max_poll_us");
 	EXPECT_EQ(0, ioctl(v.evfd, VCMDQ_SW_SET_CONSUMER, &cm));
 	cm.mode = VCMDQ_SW_CONSUMER_WORKER;
 	cm.poll_us = 0;
@@ -2164,7 +2164,8 @@ static void print_inline_stats(const char *name, const struct vcmdq_sw_stats *st
  */
 TEST(inline_handover)
 {
-	const unsigned int nrun = 4, nva = VCMDQ_SW_INLINE_ENTRIES + 44;
+	const unsigned int nrun = 4,
+			   nva = vmm_module_param("inline_entries") + 44;
 	struct vcmdq_sw_stats st;
 	struct vmm_batch b = {};
 	unsigned int i;
@@ -2200,7 +2201,8 @@ TEST(inline_handover)
  */
 TEST(inline_no_lost_doorbell)
 {
-	const unsigned int nrun = 60, nva = VCMDQ_SW_INLINE_ENTRIES + 20;
+	const unsigned int nrun = 60,
+			   nva = vmm_module_param("inline_entries") + 20;
 	const uint32_t one = 1;
 	struct vcmdq_sw_stats st;
 	struct vmm_batch b[3] = {};

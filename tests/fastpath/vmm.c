@@ -863,3 +863,27 @@ double vmm_ticks_to_us(uint64_t ticks)
 	asm volatile("mrs %0, cntfrq_el0" : "=r"(frq));
 	return frq ? ticks * 1e6 / frq : 0;
 }
+
+unsigned int vmm_module_param(const char *name)
+{
+	char path[128], buf[32];
+	unsigned int val;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/sys/module/vcmdq_sw/parameters/%s",
+		 name);
+	fd = open(path, O_RDONLY);
+	if (fd < 0) {
+		fail(path);
+		return 0;
+	}
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0 || sscanf((buf[n] = 0, buf), "%u", &val) != 1) {
+		errno = EINVAL;
+		fail(path);
+		return 0;
+	}
+	return val;
+}

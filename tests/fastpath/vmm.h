@@ -225,5 +225,11 @@ int vmm_stats(const struct vmm *v, struct vcmdq_sw_stats *st);
 int vmm_invalidate(struct vmm *v, const struct vmm_cmd *cmds, uint32_t n,
 		   uint32_t *done);
 double vmm_ticks_to_us(uint64_t ticks);
+/*
+ * A parameter of the vcmdq_sw module
+ * (/sys/module/vcmdq_sw/parameters/@name); 0 if it cannot be read, which
+ * is printed
+ */
+unsigned int vmm_module_param(const char *name);
 
 #endif /* VCMDQ_TESTS_VMM_H */

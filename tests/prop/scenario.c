@@ -624,6 +624,10 @@ void sc_run(struct scenario *sc, uint32_t budget, unsigned int max_calls)
 		case VCMDQ_FAULT:
 			fail(sc, "backend fault %d at 0x%x", s->err, at);
 			return;
+		case VCMDQ_DEFER:
+			/* this backend completes every MSI where it stands */
+			fail(sc, "CMD_SYNC at 0x%x deferred", at);
+			return;
 		}
 	}
 	if (!sc->failed && calls == max_calls)

@@ -16,6 +16,7 @@ static const char *const vcmdq_status_names[] = {
 	[VCMDQ_CERROR]	 = "CERROR",
 	[VCMDQ_BAD_PROD] = "BAD_PROD",
 	[VCMDQ_FAULT]	 = "FAULT",
+	[VCMDQ_DEFER]	 = "DEFER",
 };
 
 /**
@@ -191,11 +192,10 @@ static enum vcmdq_status vcmdq_stop(struct vcmdq_engine *e,
 	} else if (why == VCMDQ_EXIT) {
 		e->stats.exits++;
 	}
-	if (why != VCMDQ_BAD_PROD) {
+	if (why != VCMDQ_BAD_PROD && why != VCMDQ_DEFER)
 		e->halt = why;
-		if (e->pub != vcmdq_cons_value(e))
-			vcmdq_publish(e);
-	}
+	if (why != VCMDQ_BAD_PROD && e->pub != vcmdq_cons_value(e))
+		vcmdq_publish(e);
 	if (e->ops->stopped)
 		e->ops->stopped(e->priv, &e->stop);
 	return why;
@@ -302,9 +302,11 @@ static enum vcmdq_status vcmdq_slow_cmd(struct vcmdq_engine *e,
 		if (cs != VCMDQ_SYNC_CS_NONE && done.kind == VCMDQ_DONE_MSI) {
 			ret = e->ops->complete(e->priv, &done);
 			if (ret) {
+				/* The host sync is done: a retry only writes */
 				e->cons = rd;
-				return vcmdq_stop(e, VCMDQ_FAULT, rd, c,
-						  VCMDQ_CERROR_NONE, ret);
+				return vcmdq_stop(e, ret == -EAGAIN ?
+						  VCMDQ_DEFER : VCMDQ_FAULT,
+						  rd, c, VCMDQ_CERROR_NONE, ret);
 			}
 		}
 		e->cons = vcmdq_q_inc(e->cfg.log2size, rd, 1);

@@ -40,6 +40,10 @@
  *	overruns CONS; nothing was consumed. Not sticky: a later valid PROD
  *	is processed normally
  * @VCMDQ_FAULT: the backend failed to issue; halted until vcmdq_reset()
+ * @VCMDQ_DEFER: stopped before a CMD_SYNC whose MSI write the backend
+ *	cannot do in this context (@complete returned -EAGAIN); its host sync
+ *	is done and CONS points at it. Not sticky: the next vcmdq_process()
+ *	call, from a context that can write, completes it
  */
 enum vcmdq_status {
 	VCMDQ_IDLE = 0,
@@ -48,6 +52,7 @@ enum vcmdq_status {
 	VCMDQ_CERROR,
 	VCMDQ_BAD_PROD,
 	VCMDQ_FAULT,
+	VCMDQ_DEFER,
 };
 
 /**
@@ -106,8 +111,10 @@ struct vcmdq_stop_info {
  *	the guest reads it. Called after every completed CMD_SYNC, at every
  *	stop, and at the end of each vcmdq_process() call that consumed.
  * @complete: signal a completed CMD_SYNC (MSI write, IRQ, SEV), after the
- *	CONS that covers it was published. Return 0 or a negative errno
- *	(the queue halts with VCMDQ_FAULT).
+ *	CONS that covers it was published (an MSI write: before). Return 0 or
+ *	a negative errno (the queue halts with VCMDQ_FAULT); -EAGAIN for an
+ *	MSI write this context cannot do: the queue stops before the CMD_SYNC
+ *	with VCMDQ_DEFER, to complete it on a later call.
  * @stopped: optional; told once per stop, before vcmdq_process() returns
  *	it.
  * @sid: optional; translate a vSID to the physical SID, returning 0 or a

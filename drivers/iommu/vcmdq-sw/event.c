@@ -16,6 +16,9 @@
 
 #include "sw_queue.h"
 
+/* The longest poll a VMM may ask for; a read-only module parameter */
+unsigned int vcmdq_sw_max_poll_us = 1000;
+
 static void vcmdq_sw_queue_free(struct kref *ref)
 {
 	struct vcmdq_sw_queue *q = container_of(ref, struct vcmdq_sw_queue, ref);
@@ -252,6 +255,7 @@ static int vcmdq_sw_event_stats(struct vcmdq_sw_queue *q, void __user *uarg)
 		st.latency[i] = q->latency[i];
 	st.polled = q->polled;
 	st.msi_aborts = q->msi_aborts;
+	st.msi_defers = q->msi_defers;
 	st.poc_cleans = atomic64_read(&q->poc_cleans);
 	st.inline_turns = q->inline_turns;
 	st.inline_busy = atomic64_read(&q->inline_busy);
@@ -301,7 +305,7 @@ static int vcmdq_sw_event_set_consumer(struct vcmdq_sw_queue *q,
 			return -EINVAL;
 		break;
 	case VCMDQ_SW_CONSUMER_WORKER_POLL:
-		if (!arg.poll_us || arg.poll_us > VCMDQ_SW_MAX_POLL_US)
+		if (!arg.poll_us || arg.poll_us > vcmdq_sw_max_poll_us)
 			return -EINVAL;
 		break;
 	default:
@@ -454,6 +458,16 @@ static int vcmdq_sw_event_set_state(struct vcmdq_sw_queue *q,
 		ret = vcmdq_sw_state_check(q, &st);
 	if (ret)
 		goto out;
+	/*
+	 * A queue the host failed is halted for good: a new state would run
+	 * it into the same failure, a FAULT event each time. And what it
+	 * issued before a PAUSE that returned -EIO still wants its host sync:
+	 * try it again, and take no state until it is done.
+	 */
+	if (q->e.halt == VCMDQ_FAULT || vcmdq_quiesce(&q->e)) {
+		ret = -EIO;
+		goto out;
+	}
 
 	vcmdq_sw_set_reg(q, q->gerror_off, st.gerror);
 	vcmdq_sw_set_reg(q, q->gerrorn_off, st.gerrorn);

@@ -186,6 +186,7 @@ static void vcmdq_sw_regs_put(struct vcmdq_sw_hw_queue *hwq)
 static void vcmdq_sw_teardown(struct vcmdq_sw_hw_queue *hwq)
 {
 	struct vcmdq_sw_queue *q = hwq->q;
+	struct vhost_task *worker;
 
 	mutex_lock(&q->lock);
 	spin_lock(&q->ev_lock);
@@ -199,12 +200,19 @@ static void vcmdq_sw_teardown(struct vcmdq_sw_hw_queue *hwq)
 		ksdb_unregister(q->db_gerrorn);
 	if (q->db_prod)
 		ksdb_unregister(q->db_prod);
-	/* Waits for a turn in progress; later turns find the queue dead */
-	if (q->worker)
-		vhost_task_stop(q->worker);
+	/*
+	 * Whoever released q->lock before @dead was set may still wake the
+	 * worker (vcmdq_sw_unlock()): it does so under RCU, so the worker
+	 * goes only after a grace period. vhost_task_stop() waits for a turn
+	 * in progress; later turns find the queue dead.
+	 */
+	worker = rcu_replace_pointer(q->worker, NULL, true);
+	if (worker) {
+		synchronize_rcu();
+		vhost_task_stop(worker);
+	}
 	q->db_gerrorn = NULL;
 	q->db_prod = NULL;
-	q->worker = NULL;
 
 	if (hwq->reg_mmap_offset)
 		iommufd_hw_queue_destroy_mmap(&hwq->core.core,
@@ -228,7 +236,6 @@ static void vcmdq_sw_teardown(struct vcmdq_sw_hw_queue *hwq)
 static int vcmdq_sw_setup(struct vcmdq_sw_hw_queue *hwq,
 			  const struct iommu_hw_queue_arm_smmuv3_cmdq_sw *data)
 {
-	struct iommufd_hw_queue *hw_queue = &hwq->core.core;
 	struct vcmdq_sw_queue *q = hwq->q;
 	char name[TASK_COMM_LEN];
 	struct vhost_task *worker;
@@ -274,17 +281,12 @@ static int vcmdq_sw_setup(struct vcmdq_sw_hw_queue *hwq,
 	vcmdq_sw_set_reg(q, q->cons_off, vcmdq_cons_value(&q->e));
 	mutex_unlock(&q->lock);
 
-	ret = iommufd_hw_queue_alloc_mmap_page(hw_queue, q->reg_page,
-					       &hwq->reg_mmap_offset);
-	if (ret)
-		return ret;
-
 	snprintf(name, sizeof(name), "vcmdq-sw-%d", current->pid);
 	worker = vhost_task_create(vcmdq_sw_work, vcmdq_sw_worker_killed, q,
 				   name);
 	if (IS_ERR(worker))
 		return PTR_ERR(worker);
-	q->worker = worker;
+	rcu_assign_pointer(q->worker, worker);
 	/* It idles until kicked */
 	vhost_task_start(worker);
 
@@ -411,14 +413,38 @@ static int vcmdq_sw_cmdq_init(struct arm_vsmmu_sw_cmdq *core, u32 index,
 		ret = PTR_ERR(file);
 		goto err_put_fd;
 	}
+	/*
+	 * The mmap offset of the register page is predictable, and a mapping
+	 * takes a reference on the HW queue object: offered before the last
+	 * step that can fail, it lets user space map an object the core then
+	 * aborts (its refcount no longer one) and frees under the mapping. So
+	 * the answer is first written without it, which is what fails for a
+	 * read-only buffer, and the offset is taken only then.
+	 */
 	data.out_event_fd = fd;
-	data.out_reg_mmap_offset = hwq->reg_mmap_offset;
+	data.out_reg_mmap_offset = 0;
 	data.out_reg_mmap_length = PAGE_SIZE;
 	ret = iommu_copy_struct_to_user(user_data, &data,
 					IOMMU_HW_QUEUE_TYPE_ARM_SMMUV3_CMDQ_SW,
 					out_reg_mmap_length);
 	if (ret)
 		goto err_fput;
+	ret = iommufd_hw_queue_alloc_mmap_page(hw_queue, q->reg_page,
+					       &hwq->reg_mmap_offset);
+	if (ret)
+		goto err_fput;
+	data.out_reg_mmap_offset = hwq->reg_mmap_offset;
+	ret = iommu_copy_struct_to_user(user_data, &data,
+					IOMMU_HW_QUEUE_TYPE_ARM_SMMUV3_CMDQ_SW,
+					out_reg_mmap_length);
+	if (ret)
+		goto err_fput;
+	/*
+	 * Installed last, but the core still answers the ioctl after this
+	 * returns: if that fails it destroys the queue and the fd stays,
+	 * open on a dead queue (eventq.c installs after its answer; a driver
+	 * cannot yet).
+	 */
 	fd_install(fd, file);
 
 	/* Whatever the guest queued before the doorbells existed */

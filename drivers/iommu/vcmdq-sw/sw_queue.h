@@ -33,6 +33,7 @@
 #include "engine.h"
 
 struct eventfd_ctx;
+struct fault_attr;
 struct iommufd_viommu;
 struct kvm;
 struct ksdb;
@@ -52,6 +53,7 @@ struct vhost_task;
 #define VCMDQ_SW_KICKED		0	/* the worker has something to look at */
 #define VCMDQ_SW_POLLED		1	/* ... and saw it while polling */
 #define VCMDQ_SW_PAUSE_REQ	2	/* a pause waits for the lock */
+#define VCMDQ_SW_DEFERRED	3	/* a CMD_SYNC MSI waits for a vCPU */
 
 /**
  * struct vcmdq_sw_queue - a software VCMDQ
@@ -65,7 +67,8 @@ struct vhost_task;
  *	held across anything that sleeps. read() and poll() of the event file
  *	take only it, so they never wait for a worker turn
  * @wait: readers and pollers of the event file
- * @flags: VCMDQ_SW_KICKED, VCMDQ_SW_POLLED; atomic bitops, no lock
+ * @flags: VCMDQ_SW_KICKED, VCMDQ_SW_POLLED, VCMDQ_SW_PAUSE_REQ,
+ *	VCMDQ_SW_DEFERRED; atomic bitops, no lock
  * @kick_ns: ktime of the first doorbell not yet served, 0 if none; atomic
  * @doorbells: PROD stores taken; atomic
  * @poc_cleans: register updates cleaned to the point of coherency; atomic
@@ -76,13 +79,15 @@ struct vhost_task;
  * @poll_ns: how long the worker waits for a doorbell before sleeping;
  *	written under @lock, read by the worker with READ_ONCE()
  *
- * Set up by vcmdq_sw_create() before the queue is visible, constant until
- * vcmdq_sw_destroy() releases them (after setting @dead):
+ * Set up by vcmdq_sw_setup() before the queue is visible, constant until
+ * vcmdq_sw_teardown() releases them (after setting @dead):
  *
  * @id: the HW queue object ID, for traces
  * @viommu: the vIOMMU the queue issues to
  * @kvm: the VM (a reference)
- * @worker: the worker; its kick reads it without @lock
+ * @worker: the worker. RCU: teardown clears it and waits for a grace
+ *	period before it stops the worker, so whoever no longer holds @lock
+ *	(vcmdq_sw_unlock() after releasing it) reads it under rcu_read_lock()
  * @db_prod: the doorbell on PROD
  * @db_gerrorn: the doorbell on GERRORN
  * @reg_page: the register page, shared with the vIOMMU's other queues
@@ -111,6 +116,7 @@ struct vhost_task;
  * @polled: turns that began while the worker was still polling
  * @faults: FAULT events
  * @msi_aborts: CMD_SYNC MSIs that hit no guest memory
+ * @msi_defers: CMD_SYNC MSIs the worker left to a vCPU (VCMDQ_DEFER)
  * @latency: doorbell-to-CONS histogram, see struct vcmdq_sw_stats
  *
  * Protected by @ev_lock; events are pushed with @lock held as well:
@@ -135,7 +141,7 @@ struct vcmdq_sw_queue {
 	u32 id;
 	struct iommufd_viommu *viommu;
 	struct kvm *kvm;
-	struct vhost_task *worker;
+	struct vhost_task __rcu *worker;
 	struct ksdb *db_prod;
 	struct ksdb *db_gerrorn;
 	struct page *reg_page;
@@ -159,6 +165,7 @@ struct vcmdq_sw_queue {
 	u64 polled;
 	u64 faults;
 	u64 msi_aborts;
+	u64 msi_defers;
 	u64 latency[VCMDQ_SW_LAT_BUCKETS];
 
 	struct vcmdq_sw_event events[VCMDQ_SW_MAX_EVENTS];
@@ -167,6 +174,7 @@ struct vcmdq_sw_queue {
 };
 
 /* event.c */
+extern unsigned int vcmdq_sw_max_poll_us;
 struct file *vcmdq_sw_event_file(struct vcmdq_sw_queue *q);
 void vcmdq_sw_queue_put(struct vcmdq_sw_queue *q);
 void vcmdq_sw_push_event(struct vcmdq_sw_queue *q,
@@ -174,9 +182,15 @@ void vcmdq_sw_push_event(struct vcmdq_sw_queue *q,
 
 /* hw_queue.c */
 extern bool vcmdq_sw_test_without_s2fwb;
+/* worker.c: test only, see main.c */
+extern unsigned int vcmdq_sw_test_unlock_delay_ms;
+extern unsigned int vcmdq_sw_test_turn_delay_us;
+extern struct fault_attr vcmdq_sw_fail_issue;
 extern const struct arm_vsmmu_sw_cmdq_ops vcmdq_sw_cmdq_ops;
 
 /* worker.c */
+extern unsigned int vcmdq_sw_inline_entries;
+extern unsigned int vcmdq_sw_inline_us;
 extern const struct vcmdq_ops vcmdq_sw_engine_ops;
 void vcmdq_sw_kick(struct vcmdq_sw_queue *q);
 void vcmdq_sw_unlock(struct vcmdq_sw_queue *q);

@@ -4,10 +4,13 @@
  * doorbells, that runs the command engine against the physical SMMU.
  */
 #include <linux/arm-smmu-v3-vsmmu.h>
+#include <linux/delay.h>
 #include <linux/eventfd.h>
+#include <linux/fault-inject.h>
 #include <linux/highmem.h>
 #include <linux/kvm_host.h>
 #include <linux/log2.h>
+#include <linux/rcupdate.h>
 #include <linux/sched.h>
 #include <linux/sched/vhost_task.h>
 #include <linux/timekeeping.h>
@@ -56,12 +59,31 @@ static int vcmdq_sw_read(void *priv, u32 idx, struct vcmdq_cmd *dst, u32 n)
 	return 0;
 }
 
+/*
+ * Fault injection (debugfs vcmdq_sw/fail_issue): a host issue fails with
+ * -EIO as if the SMMU had refused it, for tests of what a host failure
+ * leaves behind (FAULT, an owed host sync).
+ */
+DECLARE_FAULT_ATTR(vcmdq_sw_fail_issue);
+
+/* Bounds of an inline stay; read-only module parameters (main.c) */
+unsigned int vcmdq_sw_inline_entries = 256;
+unsigned int vcmdq_sw_inline_us = 1000;
+
+/* TEST ONLY knobs, module parameters (main.c); 0 in production */
+unsigned int vcmdq_sw_test_unlock_delay_ms;
+unsigned int vcmdq_sw_test_turn_delay_us;
+
 static int vcmdq_sw_issue(void *priv, const struct vcmdq_cmd *cmds, u32 n,
 			  bool sync)
 {
 	struct vcmdq_sw_queue *q = priv;
 	int ret;
 
+	if (should_fail(&vcmdq_sw_fail_issue, 1)) {
+		trace_vcmdq_sw_batch(q->id, n, sync, n ? cmds[0].w[0] : 0, -EIO);
+		return -EIO;
+	}
 	/*
 	 * arm-smmu-v3 takes a u64 * but only reads it; the commands were
 	 * validated and rewritten by the engine.
@@ -112,10 +134,11 @@ static void vcmdq_sw_publish(void *priv, u32 cons_reg)
 /*
  * Toggle a GERROR bit and raise the GERROR interrupt. The toggle has
  * release order: a guest that sees it also sees what it reports, stored
- * before it (CONS.ERR of a command error, the CONS that covers a CMD_SYNC
- * whose MSI aborted). The store-release of CONS alone does not give that:
- * it orders the accesses before it, not itself before later stores, so a
- * relaxed atomic could become visible first.
+ * before it (CONS.ERR of a command error; for an aborted CMD_SYNC MSI, the
+ * CONS before that CMD_SYNC: the abort is raised from the MSI write, which
+ * comes before CONS moves past its CMD_SYNC). The store-release of CONS
+ * alone does not give that: it orders the accesses before it, not itself
+ * before later stores, so a relaxed atomic could become visible first.
  */
 static void vcmdq_sw_gerror_toggle(struct vcmdq_sw_queue *q, u32 bit)
 {
@@ -161,9 +184,16 @@ static int vcmdq_sw_complete(void *priv, const struct vcmdq_sync_done *done)
 
 	switch (done->kind) {
 	case VCMDQ_DONE_MSI:
-		/* Through KVM, so the page is dirty-logged for migration */
+		/*
+		 * Through KVM, so the page is dirty-logged for migration. A VM
+		 * that logs in a dirty ring without the bitmap beside it can
+		 * only be written from one of its vCPUs (-EOPNOTSUPP from the
+		 * worker): the CMD_SYNC waits for the next doorbell.
+		 */
 		ret = kvm_write_guest_external(q->kvm, done->addr, &data,
 					       sizeof(data));
+		if (ret == -EOPNOTSUPP)
+			ret = -EAGAIN;
 		break;
 	case VCMDQ_DONE_IRQ:
 		if (q->irq)
@@ -215,6 +245,12 @@ static void vcmdq_sw_stopped(void *priv, const struct vcmdq_stop_info *stop)
 		/* The guest's bug; nothing consumed, nothing to tell */
 		trace_vcmdq_sw_fault(q->id, stop->index, 4, stop->err);
 		break;
+	case VCMDQ_DEFER:
+		/* A vCPU's doorbell completes it; the queue is not halted */
+		q->msi_defers++;
+		set_bit(VCMDQ_SW_DEFERRED, &q->flags);
+		trace_vcmdq_sw_fault(q->id, stop->index, 5, stop->err);
+		break;
 	default:
 		break;
 	}
@@ -258,10 +294,27 @@ const struct vcmdq_ops vcmdq_sw_engine_ops = {
  * before its read of PROD, so a store it did not see sets KICKED again.
  */
 
+/*
+ * Wake the worker. Teardown clears @q->worker and waits for an RCU grace
+ * period before it stops the worker, so a caller that no longer holds
+ * @q->lock (and is no doorbell, which teardown unregisters first) may
+ * still wake it here.
+ */
+static void vcmdq_sw_wake(struct vcmdq_sw_queue *q)
+{
+	struct vhost_task *worker;
+
+	rcu_read_lock();
+	worker = rcu_dereference(q->worker);
+	if (worker)
+		vhost_task_wake(worker);
+	rcu_read_unlock();
+}
+
 static void __vcmdq_sw_kick(struct vcmdq_sw_queue *q)
 {
 	set_bit(VCMDQ_SW_KICKED, &q->flags);
-	vhost_task_wake(q->worker);
+	vcmdq_sw_wake(q);
 }
 
 /**
@@ -281,19 +334,32 @@ void vcmdq_sw_kick(struct vcmdq_sw_queue *q)
 
 /**
  * vcmdq_sw_unlock - release @q->lock taken by anything but a consumer
- * @q: the queue
+ * @q: the queue; the caller holds a reference (the event file's, the HW
+ *	queue object's)
  *
  * A doorbell may have found the lock taken and left its PROD to the
- * holder (see above): the worker takes it.
+ * holder (see above): the worker takes it. Once the lock is released the
+ * queue may be destroyed: nothing but the flags and, under RCU, the worker
+ * pointer is read after it.
  */
 void vcmdq_sw_unlock(struct vcmdq_sw_queue *q)
 {
-	bool dead = q->dead;
+	unsigned int delay = READ_ONCE(vcmdq_sw_test_unlock_delay_ms);
 
+	if (unlikely(delay))
+		msleep(delay);
+	rcu_read_lock();
 	mutex_unlock(&q->lock);
+	if (unlikely(delay))
+		mdelay(delay);
 	smp_mb();	/* the unlock before the test; see above */
-	if (!dead && test_bit(VCMDQ_SW_KICKED, &q->flags))
-		vhost_task_wake(q->worker);
+	if (test_bit(VCMDQ_SW_KICKED, &q->flags)) {
+		struct vhost_task *worker = rcu_dereference(q->worker);
+
+		if (worker)
+			vhost_task_wake(worker);
+	}
+	rcu_read_unlock();
 }
 
 static void vcmdq_sw_account(struct vcmdq_sw_queue *q, u64 since)
@@ -318,6 +384,8 @@ static enum vcmdq_status vcmdq_sw_turn(struct vcmdq_sw_queue *q, u32 budget)
 	lockdep_assert_held(&q->lock);
 	if (q->dead || q->paused)
 		return VCMDQ_IDLE;
+	if (unlikely(READ_ONCE(vcmdq_sw_test_turn_delay_us)))
+		fsleep(READ_ONCE(vcmdq_sw_test_turn_delay_us));
 
 	/* GERRORN caught up with GERROR: the guest acknowledged CMDQ_ERR */
 	gerror = le32_to_cpu(READ_ONCE(*vcmdq_sw_reg(q, q->gerror_off)));
@@ -340,36 +408,61 @@ static enum vcmdq_status vcmdq_sw_turn(struct vcmdq_sw_queue *q, u32 budget)
 }
 
 /*
- * An inline turn: the vCPU consumes until PROD, at most
- * VCMDQ_SW_INLINE_ENTRIES entries for at most VCMDQ_SW_INLINE_US, and not
- * past a pending reschedule or signal of its thread. Return true if it
- * stopped there with work left: the worker is to finish it.
+ * The bound of one vCPU's stay in its doorbell, over all the turns it
+ * takes there (other vCPUs' doorbells may leave it theirs): at most
+ * vcmdq_sw_inline_entries entries, at most vcmdq_sw_inline_us, and not
+ * past a pending reschedule or signal of its thread. Its first turn
+ * always consumes a host batch, as a store's doorbell did before there
+ * was a stay to bound.
  */
-static bool vcmdq_sw_turn_inline(struct vcmdq_sw_queue *q)
+struct vcmdq_sw_stay {
+	u64 end;
+	u32 left;
+	u32 turns;
+};
+
+static bool vcmdq_sw_stay_over(const struct vcmdq_sw_stay *stay)
 {
-	u64 end = ktime_get_ns() + VCMDQ_SW_INLINE_US * NSEC_PER_USEC;
-	u32 left = VCMDQ_SW_INLINE_ENTRIES;
+	return !stay->left || ktime_get_ns() >= stay->end || need_resched() ||
+	       signal_pending(current);
+}
+
+/*
+ * An inline turn: the vCPU consumes until PROD, within what is left of
+ * its stay. Return true if it stopped at that bound with work left, or
+ * (not the stay's first turn) found the stay over before it began: the
+ * worker is to go on.
+ */
+static bool vcmdq_sw_turn_inline(struct vcmdq_sw_queue *q,
+				 struct vcmdq_sw_stay *stay)
+{
+	enum vcmdq_status st;
+	u64 cmds;
 	u32 chunk;
 
 	lockdep_assert_held(&q->lock);
 	if (q->dead || q->paused)
 		return false;
+	if (stay->turns++ && vcmdq_sw_stay_over(stay))
+		goto handover;
 	q->inline_turns++;
 	for (;;) {
-		chunk = min_t(u32, left, VCMDQ_SW_CHUNK);
-		if (vcmdq_sw_turn(q, chunk) != VCMDQ_MORE)
+		chunk = min_t(u32, stay->left, VCMDQ_SW_CHUNK);
+		cmds = q->e.stats.cmds;
+		st = vcmdq_sw_turn(q, chunk);
+		stay->left -= min_t(u64, q->e.stats.cmds - cmds, stay->left);
+		if (st != VCMDQ_MORE)
 			return false;
 		/* The pause resumes nothing: VCMDQ_SW_UNPAUSE kicks */
 		if (test_bit(VCMDQ_SW_PAUSE_REQ, &q->flags))
 			return false;
-		left -= chunk;
-		if (!left || ktime_get_ns() >= end || need_resched() ||
-		    signal_pending(current)) {
-			q->handovers++;
-			trace_vcmdq_sw_handover(q->id, q->e.cons);
-			return true;
-		}
+		if (vcmdq_sw_stay_over(stay))
+			goto handover;
 	}
+handover:
+	q->handovers++;
+	trace_vcmdq_sw_handover(q->id, q->e.cons);
+	return true;
 }
 
 /*
@@ -378,6 +471,10 @@ static bool vcmdq_sw_turn_inline(struct vcmdq_sw_queue *q)
  */
 static void vcmdq_sw_consume_inline(struct vcmdq_sw_queue *q)
 {
+	struct vcmdq_sw_stay stay = {
+		.end = ktime_get_ns() + (u64)vcmdq_sw_inline_us * NSEC_PER_USEC,
+		.left = vcmdq_sw_inline_entries,
+	};
 	bool handover;
 
 	for (;;) {
@@ -388,13 +485,14 @@ static void vcmdq_sw_consume_inline(struct vcmdq_sw_queue *q)
 			return;
 		}
 		clear_bit(VCMDQ_SW_KICKED, &q->flags);
+		clear_bit(VCMDQ_SW_DEFERRED, &q->flags);
 		smp_mb__after_atomic();	/* before reading PROD */
-		handover = vcmdq_sw_turn_inline(q);
+		handover = vcmdq_sw_turn_inline(q, &stay);
 		if (handover)
 			set_bit(VCMDQ_SW_KICKED, &q->flags);
 		mutex_unlock(&q->lock);
 		if (handover) {
-			vhost_task_wake(q->worker);
+			vcmdq_sw_wake(q);
 			return;
 		}
 		smp_mb();	/* the unlock before the test; see above */
@@ -405,7 +503,9 @@ static void vcmdq_sw_consume_inline(struct vcmdq_sw_queue *q)
 
 static void vcmdq_sw_doorbell(struct vcmdq_sw_queue *q)
 {
-	if (READ_ONCE(q->consumer) != VCMDQ_SW_CONSUMER_INLINE) {
+	/* A CMD_SYNC MSI the worker could not write is this vCPU's to do */
+	if (READ_ONCE(q->consumer) != VCMDQ_SW_CONSUMER_INLINE &&
+	    !test_bit(VCMDQ_SW_DEFERRED, &q->flags)) {
 		__vcmdq_sw_kick(q);
 		return;
 	}

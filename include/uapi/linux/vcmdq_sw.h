@@ -138,9 +138,8 @@ struct iommu_hw_queue_arm_smmuv3_cmdq_sw {
  * @VCMDQ_SW_EVENT_EXIT: the queue stopped before a command the VMM runs
  *	(main-CMDQ layout only). CONS points at it; answer with a
  *	struct vcmdq_sw_response.
- * @VCMDQ_SW_EVENT_FAULT: the host failed (SMMU command queue error, an
- *	MSI write to a VM with a dirty ring, ...). The queue is halted for
- *	good; destroy it.
+ * @VCMDQ_SW_EVENT_FAULT: the host failed (SMMU command queue error, ...).
+ *	The queue is halted for good; destroy it.
  */
 enum vcmdq_sw_event_type {
 	VCMDQ_SW_EVENT_EXIT = 1,
@@ -233,9 +232,13 @@ struct vcmdq_sw_response {
  *	(VCMDQ_SW_CONSUMER_INLINE)
  * @inline_busy: doorbells that found another consumer running and left
  *	their PROD to it
- * @handovers: inline turns that stopped at their bound
- *	(VCMDQ_SW_INLINE_ENTRIES, VCMDQ_SW_INLINE_US, a pending reschedule or
+ * @handovers: inline stays that ended at their bound (the module's
+ *	parameters inline_entries and inline_us, a pending reschedule or
  *	signal) and left the rest to the worker
+ * @msi_defers: CMD_SYNC MSIs the worker could not write (a VM that logs
+ *	dirty pages in a ring without the bitmap beside it is written only
+ *	from its vCPUs): CONS stays before the CMD_SYNC until the next
+ *	doorbell, whose vCPU completes it
  */
 struct vcmdq_sw_stats {
 	__u32 size;
@@ -259,6 +262,7 @@ struct vcmdq_sw_stats {
 	__aligned_u64 inline_turns;
 	__aligned_u64 inline_busy;
 	__aligned_u64 handovers;
+	__aligned_u64 msi_defers;
 };
 
 #define VCMDQ_SW_GET_STATS	_IO(VCMDQ_SW_TYPE, 0x10)
@@ -268,17 +272,20 @@ struct vcmdq_sw_stats {
  * @VCMDQ_SW_CONSUMER_WORKER: a kernel worker thread of the VMM, woken by
  *	the doorbell
  * @VCMDQ_SW_CONSUMER_WORKER_POLL: the same worker, which after a turn that
- *	caught up with PROD keeps its CPU for up to @poll_us waiting for the
- *	next doorbell before it sleeps, trading CPU time for wake-up latency
+ *	caught up with PROD keeps its CPU for up to @poll_us (bounded by the
+ *	module's parameter max_poll_us) waiting for the next doorbell before
+ *	it sleeps, trading CPU time for wake-up latency
  *	(as vhost-net's busyloop_timeout)
  * @VCMDQ_SW_CONSUMER_INLINE: the vCPU whose PROD store rang the doorbell
  *	consumes the queue itself, in its doorbell, before it returns to the
  *	guest (the default). One consumer at a time: a vCPU that finds one
  *	running leaves its PROD to it, and the running one looks at PROD again
- *	before it lets go, so no doorbell is lost. A store consumes at most
- *	VCMDQ_SW_INLINE_ENTRIES entries for at most VCMDQ_SW_INLINE_US and
- *	stops early if the vCPU thread must reschedule or has a signal
- *	pending; the worker finishes what is left. CMD_SYNC MSIs are written
+ *	before it lets go, so no doorbell is lost. A store keeps its vCPU in
+ *	the kernel for a number of entries and a time bounded by the
+ *	module's parameters (inline_entries, inline_us), however many
+ *	doorbells other vCPUs ring meanwhile, and less if the vCPU thread
+ *	must reschedule or has a signal pending; the worker finishes what is
+ *	left. CMD_SYNC MSIs are written
  *	through the vCPU, so a dirty ring logs them
  */
 enum vcmdq_sw_consumer {
@@ -287,17 +294,12 @@ enum vcmdq_sw_consumer {
 	VCMDQ_SW_CONSUMER_INLINE = 2,
 };
 
-#define VCMDQ_SW_INLINE_ENTRIES	256
-#define VCMDQ_SW_INLINE_US	1000
-
-#define VCMDQ_SW_MAX_POLL_US	1000
-
 /**
  * struct vcmdq_sw_consumer_mode - VCMDQ_SW_SET_CONSUMER argument
  * @size: sizeof(struct vcmdq_sw_consumer_mode)
  * @mode: enum vcmdq_sw_consumer
- * @poll_us: VCMDQ_SW_CONSUMER_WORKER_POLL: 1..VCMDQ_SW_MAX_POLL_US;
- *	otherwise 0
+ * @poll_us: VCMDQ_SW_CONSUMER_WORKER_POLL: 1 up to the module's parameter
+ *	max_poll_us; otherwise 0
  * @__reserved: 0
  *
  * Takes effect at the next doorbell. Return: 0; -EINVAL for a mode or
@@ -373,7 +375,9 @@ enum vcmdq_sw_halt {
  * CONS. Both return -EBUSY unless the queue is paused, -ENODEV once it is
  * destroyed; SET returns -EINVAL for pointers out of the queue's size, an
  * ERR code that disagrees with @halt, an EXIT on a tegra241 VCMDQ, or
- * VCMDQ_SW_HALT_FAULT.
+ * VCMDQ_SW_HALT_FAULT, and -EIO, taking nothing, if the queue itself was
+ * halted by a host failure (a FAULT event) or owes a host sync (a
+ * VCMDQ_SW_PAUSE returned -EIO) that fails again when SET retries it.
  *
  * The state of a tegra241 HW VCMDQ maps onto it: its CONS (with ERR),
  * PROD, GERROR and GERRORN registers, @halt CERROR if CONS.ERR is set,
