@@ -2626,4 +2626,59 @@ TEST(unknown_sid_ill_tegra241)
 	vmm_teardown(&v);
 }
 
+/* The VmFlags line of /proc/self/smaps for the mapping that starts at @addr */
+static int smaps_vmflags(const void *addr, char *buf, size_t len)
+{
+	char line[512], start[32];
+	FILE *f = fopen("/proc/self/smaps", "r");
+	bool in = false;
+
+	if (!f)
+		return -errno;
+	snprintf(start, sizeof(start), "%lx-", (unsigned long)addr);
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, start, strlen(start)))
+			in = true;
+		else if (in && !strncmp(line, "VmFlags:", 8)) {
+			snprintf(buf, len, "%s", line + 8);
+			fclose(f);
+			return 0;
+		}
+	}
+	fclose(f);
+	return -ENOENT;
+}
+
+/*
+ * The register page's mapping (patch 0006: a kernel page inserted with
+ * vm_insert_page()) has what io_remap_pfn_range() gives an MMIO one: it
+ * cannot grow past its one page (VM_DONTEXPAND, "de" in smaps; mremap()
+ * fails with EFAULT) and stays out of core dumps (VM_DONTDUMP, "dd").
+ */
+TEST(register_page_fixed_not_dumped)
+{
+	char flags[512] = "";
+	struct vmm v;
+	void *r;
+	int err;
+
+	ASSERT_EQ(0, vmm_setup(&v, VMM_FAST, VCMDQ_SW_LAYOUT_SMMUV3, 8));
+	ASSERT_EQ(0, vmm_alloc_queue(&v));
+	ASSERT_EQ(4096UL, v.regs_len);
+	ASSERT_EQ(0, smaps_vmflags(v.regs, flags, sizeof(flags)));
+	EXPECT_TRUE(strstr(flags, " de") != NULL)
+		TH_LOG("VmFlags:%s", flags);
+	EXPECT_TRUE(strstr(flags, " dd") != NULL)
+		TH_LOG("VmFlags:%s", flags);
+	r = mremap(v.regs, 4096, 8192, 0);
+	err = errno;
+	EXPECT_TRUE(r == MAP_FAILED)
+		TH_LOG("the register mapping grew to two pages");
+	if (r != MAP_FAILED)
+		mremap(r, 8192, 4096, 0);
+	else
+		EXPECT_EQ(EFAULT, err);
+	vmm_teardown(&v);
+}
+
 TEST_HARNESS_MAIN
