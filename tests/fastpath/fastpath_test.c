@@ -660,6 +660,15 @@ TEST(trap_vs_fast)
 	forbid_guest_ids();
 }
 
+/* What QEMU's trap path does with a StreamID it has no vDEVICE for: skip it */
+static void answer_unknown_sid(struct vmm *v, const struct vcmdq_sw_event *ev)
+{
+	int ret = vmm_respond(v, ev->index, 0);
+
+	if (ret)
+		fprintf(stderr, "# answering the EXIT: %s\n", strerror(-ret));
+}
+
 TEST(destroy_viommu_with_live_queue)
 {
 	static uint8_t saved[4096];
@@ -674,14 +683,28 @@ TEST(destroy_viommu_with_live_queue)
 	ASSERT_EQ(0, destroy(v.st.iommufd, v.st.vdev_id));
 	ASSERT_EQ(-EBUSY, destroy(v.st.iommufd, v.st.viommu_id));
 
-	/* and the destroyed vDEVICE's vSID is unknown at once */
+	/*
+	 * and the destroyed vDEVICE's vSID is unknown at once: on the main
+	 * CMDQ its CFGI_CD goes to the VMM (as for a root port's StreamID),
+	 * which answers it; the guest sees no error
+	 */
+	v.on_exit = answer_unknown_sid;
+	ASSERT_EQ(0, vmm_start_events(&v));
 	batch_add(&b, cmd_tlbi_nh_asid(0x761));
 	batch_add(&b, cmd_cfgi_cd(VSID));
 	batch_sync(&b, false);
 	ASSERT_EQ(0, vmm_load(&v, &b, 1, 1));
 	ASSERT_EQ(0, vmm_run(&v, 20));
 	ASSERT_GUEST_OK(&v, 1);
-	EXPECT_EQ(0x101ULL, vmm_result(&v, 1));
+	vmm_stop_events(&v);
+	EXPECT_EQ(0, v.events_error);
+	EXPECT_EQ(0ULL, vmm_result(&v, 1))
+		TH_LOG("guest saw 0x%llx (errors << 8 | CONS.ERR)",
+		       (unsigned long long)vmm_result(&v, 1));
+	ASSERT_EQ(1ULL, v.nr_exit_events);
+	EXPECT_EQ(1ULL, v.exit_index[0]);
+	EXPECT_EQ(OP_CFGI_CD, op_of(v.exit_cmd[0][0]));
+	EXPECT_EQ((uint64_t)VSID, v.exit_cmd[0][0] >> 32);
 
 	/* nothing to read: poll says so, a non-blocking read too */
 	p.fd = v.evfd;
@@ -2523,6 +2546,141 @@ TEST(concurrent_vcpus_trap)
 {
 	run_concurrent(_metadata, "concurrent_vcpus_trap", VMM_TRAP, -1, 0,
 		       0xc16);
+}
+
+/*
+ * Issue 19 item 2: a StreamID the VMM emulates without a vDEVICE (a root
+ * port, vSID 0x10 here). Linux sends CFGI_CD and ATC_INV for it; on the
+ * main CMDQ each goes to the VMM, in order (the VMM's answer, here a
+ * marker TLBI through the trap path, comes between the TLBIs around it),
+ * the guest sees no error and the SMMU never sees the vSID.
+ */
+#define ROOT_PORT_VSID	0x10
+
+TEST(unknown_sid_exits_main_cmdq)
+{
+	struct vmm_batch b = {};
+	struct vcmdq_sw_stats st;
+	struct vmm v;
+
+	ASSERT_EQ(0, vmm_setup(&v, VMM_FAST, VCMDQ_SW_LAYOUT_SMMUV3, 8));
+	v.on_exit = exit_handler;
+	v.marker_asid = 0x6a2;
+	ASSERT_EQ(0, vmm_alloc_queue(&v));
+	ASSERT_EQ(0, vmm_start_events(&v));
+	batch_add(&b, cmd_tlbi_nh_asid(0x6a1));
+	batch_add(&b, cmd_cfgi_cd(ROOT_PORT_VSID));
+	batch_add(&b, cmd_atc_inv(ROOT_PORT_VSID, 0));
+	batch_add(&b, cmd_tlbi_nh_asid(0x6a3));
+	batch_sync(&b, false);
+	ASSERT_EQ(0, vmm_load(&v, &b, 1, 1));
+	ASSERT_EQ(0, vmm_run(&v, 20));
+	ASSERT_GUEST_OK(&v, 1);
+	vmm_stop_events(&v);
+	EXPECT_EQ(0, v.events_error);
+	EXPECT_EQ(0ULL, vmm_result(&v, 1))
+		TH_LOG("guest saw 0x%llx (errors << 8 | CONS.ERR)",
+		       (unsigned long long)vmm_result(&v, 1));
+	EXPECT_EQ(0ULL, v.kvm_exits);
+	ASSERT_EQ(2ULL, v.nr_exit_events);
+	EXPECT_EQ(1ULL, v.exit_index[0]);
+	EXPECT_EQ(1ULL, v.cons_at_exit[0]);
+	EXPECT_EQ(OP_CFGI_CD, op_of(v.exit_cmd[0][0]));
+	EXPECT_EQ((uint64_t)ROOT_PORT_VSID, v.exit_cmd[0][0] >> 32);
+	EXPECT_EQ(2ULL, v.exit_index[1]);
+	EXPECT_EQ(OP_ATC_INV, op_of(v.exit_cmd[1][0]));
+	EXPECT_EQ((uint64_t)ROOT_PORT_VSID, v.exit_cmd[1][0] >> 32);
+	ASSERT_EQ(0, vmm_stats(&v, &st));
+	EXPECT_EQ(2ULL, st.exits);
+	EXPECT_EQ(0ULL, st.errors);
+	EXPECT_EQ(2ULL, st.host_cmds);
+	printf("# trace-order unknown-sid-order: invalidate asid=1697\\b => invalidate asid=1698\\b => invalidate asid=1699\\b\n");
+	printf("# trace-forbid unknown-sid-issued: sid=0x10\\b\n");
+	forbid_guest_ids();
+	vmm_teardown(&v);
+}
+
+/* The same StreamID on a tegra241 VCMDQ: CERROR_ILL, as a HW VCMDQ has no exit */
+TEST(unknown_sid_ill_tegra241)
+{
+	struct vmm_batch b = {};
+	struct vcmdq_sw_stats st;
+	struct vmm v;
+
+	ASSERT_EQ(0, vmm_setup(&v, VMM_FAST, VCMDQ_SW_LAYOUT_TEGRA241, 8));
+	ASSERT_EQ(0, vmm_alloc_queue(&v));
+	batch_add(&b, cmd_tlbi_nh_asid(0x6a5));
+	batch_add(&b, cmd_atc_inv(ROOT_PORT_VSID, 0));
+	batch_add(&b, cmd_tlbi_nh_asid(0x6a6));
+	batch_sync(&b, false);
+	ASSERT_EQ(0, vmm_load(&v, &b, 1, 1));
+	ASSERT_EQ(0, vmm_run(&v, 20));
+	ASSERT_GUEST_OK(&v, 1);
+	EXPECT_EQ(0x101ULL, vmm_result(&v, 1))
+		TH_LOG("guest saw 0x%llx (errors << 8 | CONS.ERR)",
+		       (unsigned long long)vmm_result(&v, 1));
+	ASSERT_EQ(0, vmm_stats(&v, &st));
+	EXPECT_EQ(1ULL, st.errors);
+	EXPECT_EQ(0ULL, st.exits);
+	EXPECT_EQ(2ULL, st.host_cmds);
+	printf("# trace-expect unknown-sid-vcmdq: invalidate asid=1702\\b " VMID_RE "\n");
+	forbid_guest_ids();
+	vmm_teardown(&v);
+}
+
+/* The VmFlags line of /proc/self/smaps for the mapping that starts at @addr */
+static int smaps_vmflags(const void *addr, char *buf, size_t len)
+{
+	char line[512], start[32];
+	FILE *f = fopen("/proc/self/smaps", "r");
+	bool in = false;
+
+	if (!f)
+		return -errno;
+	snprintf(start, sizeof(start), "%lx-", (unsigned long)addr);
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, start, strlen(start)))
+			in = true;
+		else if (in && !strncmp(line, "VmFlags:", 8)) {
+			snprintf(buf, len, "%s", line + 8);
+			fclose(f);
+			return 0;
+		}
+	}
+	fclose(f);
+	return -ENOENT;
+}
+
+/*
+ * The register page's mapping (patch 0006: a kernel page inserted with
+ * vm_insert_page()) has what io_remap_pfn_range() gives an MMIO one: it
+ * cannot grow past its one page (VM_DONTEXPAND, "de" in smaps; mremap()
+ * fails with EFAULT) and stays out of core dumps (VM_DONTDUMP, "dd").
+ */
+TEST(register_page_fixed_not_dumped)
+{
+	char flags[512] = "";
+	struct vmm v;
+	void *r;
+	int err;
+
+	ASSERT_EQ(0, vmm_setup(&v, VMM_FAST, VCMDQ_SW_LAYOUT_SMMUV3, 8));
+	ASSERT_EQ(0, vmm_alloc_queue(&v));
+	ASSERT_EQ(4096UL, v.regs_len);
+	ASSERT_EQ(0, smaps_vmflags(v.regs, flags, sizeof(flags)));
+	EXPECT_TRUE(strstr(flags, " de") != NULL)
+		TH_LOG("VmFlags:%s", flags);
+	EXPECT_TRUE(strstr(flags, " dd") != NULL)
+		TH_LOG("VmFlags:%s", flags);
+	r = mremap(v.regs, 4096, 8192, 0);
+	err = errno;
+	EXPECT_TRUE(r == MAP_FAILED)
+		TH_LOG("the register mapping grew to two pages");
+	if (r != MAP_FAILED)
+		mremap(r, 8192, 4096, 0);
+	else
+		EXPECT_EQ(EFAULT, err);
+	vmm_teardown(&v);
 }
 
 TEST_HARNESS_MAIN

@@ -143,8 +143,9 @@ static enum o_kind oracle_kind(const struct scenario *sc,
 		out[1] = 0;
 		return O_FAST;
 	case 0x40: case 0x05: case 0x06:
+		/* no vDEVICE: the VMM decides on the main CMDQ */
 		if (!map_vsid(sc, c->w[0] >> 32, &psid))
-			return O_ILL;
+			return vcmdq ? O_ILL : O_EXIT;
 		out[0] = (c->w[0] & 0xffffffffULL) | (uint64_t)psid << 32;
 		return O_FAST;
 	default:	/* stage-1 TLBI */

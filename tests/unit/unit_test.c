@@ -389,10 +389,134 @@ static void test_sid_callback(void)
 	      m.q[7].w[0] == (0x05 | 0x8ULL << 32),
 	      "vSID 0x42 -> 0x8 by the callback: 0x%llx",
 	      (unsigned long long)m.q[7].w[0]);
+	CHECK(vcmdq_process(&e, 3, ~0U) == VCMDQ_EXIT && m.cons_reg == 2 &&
+	      sid_calls == 2 && e.stop.cmd.w[0] == (0x40 | 0x43ULL << 32),
+	      "callback error on the main CMDQ: exit at 2: 0x%x", m.cons_reg);
+	cfg.layout = VCMDQ_LAYOUT_TEGRA241;
+	CHECK(vcmdq_engine_init(&e, &cfg, &ops, &m, NULL) == 0, "VCMDQ layout");
+	vcmdq_reset(&e, 2);
 	CHECK(vcmdq_process(&e, 3, ~0U) == VCMDQ_CERROR &&
-	      m.cons_reg == (2 | 1u << 24) && sid_calls == 2,
-	      "callback error: CERROR_ILL at 2: 0x%x", m.cons_reg);
-	tap_result(!failed, "SID translation through ops->sid: rewrite, unknown is ILL");
+	      m.cons_reg == (2 | 1u << 24) && sid_calls == 3,
+	      "callback error on a VCMDQ: CERROR_ILL at 2: 0x%x", m.cons_reg);
+	tap_result(!failed, "SID translation through ops->sid: rewrite; unknown exits (main CMDQ) or is ILL (VCMDQ)");
+}
+
+/* Records every host command and the stops, for the exit round trips. */
+struct usid {
+	struct mini m;
+	struct vcmdq_cmd out[8];
+	u32 nr_out;
+};
+
+static int usid_issue(void *p, const struct vcmdq_cmd *c, u32 n, bool sync)
+{
+	struct usid *u = p;
+	u32 i;
+
+	for (i = 0; i < n && u->nr_out < ARRAY_SIZE(u->out); i++)
+		u->out[u->nr_out++] = c[i];
+	return mini_issue(&u->m, c, n, sync);
+}
+
+static int usid_read(void *p, u32 idx, struct vcmdq_cmd *d, u32 n)
+{
+	return mini_read(&((struct usid *)p)->m, idx, d, n);
+}
+
+static void usid_publish(void *p, u32 v)
+{
+	mini_publish(&((struct usid *)p)->m, v);
+}
+
+/*
+ * Issue 19 item 2: a Linux guest on the main CMDQ sends CFGI_CD,
+ * CFGI_CD_ALL and ATC_INV for StreamIDs the VMM emulates without a vDEVICE
+ * (root ports, bridges). Each goes to the VMM as the guest wrote it, in
+ * queue order, with the work before it issued and nothing after it run
+ * until the VMM answers; the VMM's answer decides (QEMU skips it, so NONE).
+ */
+static void test_unknown_sid_exits(void)
+{
+	static const struct vcmdq_ops ops = {
+		.read = usid_read, .issue = usid_issue,
+		.publish = usid_publish, .complete = mini_complete,
+	};
+	static const u64 unknown[] = {
+		0x05 | 0x44ULL << 32 | 3ULL << 12,	/* CFGI_CD SSID 3 */
+		0x06 | 0x44ULL << 32,			/* CFGI_CD_ALL */
+		0x40 | 0x45ULL << 32,			/* ATC_INV */
+	};
+	static struct vcmdq_sid_slot slots[4];
+	static struct vcmdq_engine e;
+	struct vcmdq_config cfg = { .log2size = 3, .batch = 8, .vmid = 1 };
+	struct vcmdq_sidmap map;
+	static struct usid u;
+	bool failed = false;
+	unsigned int i;
+
+	vcmdq_sidmap_init(&map, slots, 2);
+	vcmdq_sidmap_insert(&map, 0x42, 0x8);
+	u = (struct usid){ 0 };
+	vcmdq_engine_init(&e, &cfg, &ops, &u, &map);
+	u.m.q[0].w[0] = 0x11 | 1ULL << 48;		/* NH_ASID 1 */
+	u.m.q[1].w[0] = unknown[0];
+	u.m.q[1].w[1] = 1;				/* Leaf */
+	u.m.q[2].w[0] = 0x40 | 0x42ULL << 32;		/* ATC_INV, known */
+	u.m.q[3].w[0] = unknown[1];
+	u.m.q[4].w[0] = unknown[2];
+	u.m.q[5].w[0] = 0x11 | 2ULL << 48;		/* NH_ASID 2 */
+	u.m.q[6].w[0] = 0x46;				/* CMD_SYNC */
+
+	CHECK(vcmdq_process(&e, 7, ~0U) == VCMDQ_EXIT && u.m.cons_reg == 1 &&
+	      e.stop.index == 1 && e.stop.cmd.w[0] == unknown[0] &&
+	      e.stop.cmd.w[1] == 1 && u.nr_out == 1 &&
+	      u.out[0].w[0] == (0x11 | 1ULL << 32 | 1ULL << 48),
+	      "CFGI_CD exits at 1 as written, NH_ASID before it issued: "
+	      "CONS 0x%x cmd 0x%llx out %u", u.m.cons_reg,
+	      (unsigned long long)e.stop.cmd.w[0], u.nr_out);
+	CHECK(vcmdq_process(&e, 7, ~0U) == VCMDQ_EXIT && u.nr_out == 1,
+	      "nothing runs until the VMM answers");
+	CHECK(vcmdq_exit_done(&e, VCMDQ_CERROR_NONE) == 0 && u.m.cons_reg == 2,
+	      "answered NONE: CONS 0x%x", u.m.cons_reg);
+	CHECK(vcmdq_process(&e, 7, ~0U) == VCMDQ_EXIT && e.stop.index == 3 &&
+	      e.stop.cmd.w[0] == unknown[1] && u.nr_out == 2 &&
+	      u.out[1].w[0] == (0x40 | 0x8ULL << 32),
+	      "known ATC_INV rewritten and issued, CFGI_CD_ALL exits at 3: "
+	      "index %u", e.stop.index);
+	CHECK(vcmdq_exit_done(&e, VCMDQ_CERROR_NONE) == 0 &&
+	      vcmdq_process(&e, 7, ~0U) == VCMDQ_EXIT && e.stop.index == 4 &&
+	      e.stop.cmd.w[0] == unknown[2] && u.nr_out == 2,
+	      "ATC_INV exits at 4: index %u", e.stop.index);
+	CHECK(vcmdq_exit_done(&e, VCMDQ_CERROR_NONE) == 0 &&
+	      vcmdq_process(&e, 7, ~0U) == VCMDQ_IDLE && u.m.cons_reg == 7 &&
+	      u.nr_out == 3 && u.m.syncs == 1 && e.stats.exits == 3 &&
+	      e.stats.errors == 0,
+	      "the rest runs to the CMD_SYNC: CONS 0x%x out %u exits %llu",
+	      u.m.cons_reg, u.nr_out, (unsigned long long)e.stats.exits);
+	for (i = 0; i < u.nr_out; i++)
+		CHECK((u32)(u.out[i].w[0] >> 32) != 0x44 &&
+		      (u32)(u.out[i].w[0] >> 32) != 0x45,
+		      "an unknown vSID reached the host: 0x%llx",
+		      (unsigned long long)u.out[i].w[0]);
+	tap_result(!failed, "unknown_sid_exits_main_cmdq: CFGI_CD, CFGI_CD_ALL, ATC_INV exit in order, never issued, the queue goes on");
+
+	/* Same queue on the tegra241 layout: no exit, CERROR_ILL at ATC_INV. */
+	failed = false;
+	cfg.layout = VCMDQ_LAYOUT_TEGRA241;
+	u = (struct usid){ 0 };
+	vcmdq_engine_init(&e, &cfg, &ops, &u, &map);
+	u.m.q[0].w[0] = 0x11 | 1ULL << 48;
+	u.m.q[1].w[0] = unknown[2];
+	u.m.q[2].w[0] = 0x46;
+	CHECK(vcmdq_process(&e, 3, ~0U) == VCMDQ_CERROR &&
+	      u.m.cons_reg == (1 | 1u << 24) && e.stats.exits == 0 &&
+	      u.nr_out == 1 && vcmdq_exit_done(&e, VCMDQ_CERROR_NONE) == -EINVAL,
+	      "CERROR_ILL at 1, no exit: CONS 0x%x", u.m.cons_reg);
+	u.m.q[1].w[0] = 0x40 | 0x42ULL << 32;	/* the guest fixes the vSID */
+	CHECK(vcmdq_error_ack(&e) == 0 && vcmdq_process(&e, 3, ~0U) == VCMDQ_IDLE &&
+	      u.m.cons_reg == 3 && u.nr_out == 2,
+	      "fixed and acknowledged, it runs: CONS 0x%x", u.m.cons_reg);
+	tap_result(!failed, "unknown_sid_ill_tegra241: ATC_INV of an unknown vSID is CERROR_ILL on a VCMDQ, as a HW VCMDQ");
 }
 
 /*
@@ -447,6 +571,7 @@ int main(void)
 	test_bad_config();
 	test_stops();
 	test_sid_callback();
+	test_unknown_sid_exits();
 	test_vmid_forced();
 	return tap_done();
 }

@@ -79,9 +79,26 @@ const struct vcmdq_vector vcmdq_vectors[] = {
 		.status = VCMDQ_IDLE, .cons_reg = 5,
 	},
 	{
-		.name = "unknown vSID: CERROR_ILL there, earlier work issued",
-		.log2size = 3, .prod = 3, .nr_in = 3,
-		.in = { NH_ASID(0, 1), ATC_INV(0x44, 0, 0), SYNC_NONE },
+		.name = "unknown_sid_exits_main_cmdq: ATC_INV, CFGI_CD, "
+			"CFGI_CD_ALL of a vSID without a vDEVICE exit, in order",
+		.log2size = 3, .prod = 6, .nr_in = 6,
+		.in = { NH_ASID(0, 1), ATC_INV(0x44, 0, 0), CFGI_CD(0x44, 0),
+			CFGI_CD_ALL(0x44), NH_ASID(0, 2), SYNC_NONE },
+		.nr_out = 1, .out = { NH_ASID(1, 1) },
+		.nr_issues = 1, .issues = { 1 },
+		.status = VCMDQ_EXIT, .cons_reg = 1,
+	},
+	{
+		.name = "unknown_sid_exits_main_cmdq: CFGI_CD first in the queue",
+		.log2size = 2, .cons = 3, .prod = 4, .nr_in = 1,
+		.in = { CFGI_CD(0, 5) },
+		.status = VCMDQ_EXIT, .cons_reg = 3,
+	},
+	{
+		.name = "unknown_sid_ill_tegra241: ATC_INV of a vSID without a "
+			"vDEVICE is CERROR_ILL, earlier work issued",
+		.layout = VCMDQ_LAYOUT_TEGRA241, .log2size = 3, .prod = 3,
+		.nr_in = 3, .in = { NH_ASID(0, 1), ATC_INV(0x44, 0, 0), SYNC_NONE },
 		.nr_out = 1, .out = { NH_ASID(1, 1) },
 		.nr_issues = 1, .issues = { 1 },
 		.status = VCMDQ_CERROR, .cons_reg = 1 | ERR(VCMDQ_CERROR_ILL),

@@ -259,8 +259,11 @@ static enum vcmdq_status vcmdq_slow_cmd(struct vcmdq_engine *e,
 			goto ill;
 		vsid = (u32)vcmdq_field_get(VCMDQ_CFGI_0_SID, c->w[0]);
 		if (e->ops->sid ? e->ops->sid(e->priv, vsid, &psid) :
-				  !vcmdq_sidmap_lookup(e->sids, vsid, &psid))
+				  !vcmdq_sidmap_lookup(e->sids, vsid, &psid)) {
+			if (vcmdq_unknown_sid[e->cfg.layout] == VCMDQ_K_EXIT)
+				goto to_vmm;
 			goto ill;
+		}
 		h = &e->hbuf[e->nb++];
 		h->w[0] = (c->w[0] & ~VCMDQ_CFGI_0_SID) |
 			  vcmdq_field_prep(VCMDQ_CFGI_0_SID, psid);
@@ -319,6 +322,7 @@ static enum vcmdq_status vcmdq_slow_cmd(struct vcmdq_engine *e,
 				    ret);
 		return VCMDQ_IDLE;
 	case VCMDQ_K_EXIT:
+to_vmm:
 		ret = vcmdq_flush(e, false);
 		if (ret)
 			goto fault;

@@ -81,6 +81,30 @@ const u8 vcmdq_policy[VCMDQ_NR_LAYOUTS][256] = {
 };
 EXPORT_SYMBOL_NS_GPL(vcmdq_policy, "VCMDQ_SW");
 
+/*
+ * A VCMDQ_K_SID command whose vSID no vDEVICE of the vIOMMU has.
+ *
+ * Main CMDQ: the VMM emulates StreamIDs the kernel does not know (root
+ * ports, bridges, emulated devices), and Linux sends CFGI_CD, CFGI_CD_ALL
+ * and ATC_INV for them; the trap path lets the VMM decide (QEMU skips
+ * them). Hand the command to the VMM, in order, so the queue behaves the
+ * same whichever path consumes it.
+ *
+ * tegra241 VCMDQ: a guest-owned HW VCMDQ never traps, so it cannot hand a
+ * command to the VMM: the hardware translates through the VINTF's
+ * SID_MATCH/SID_REPLACE pairs, which hold exactly the vDEVICEs' vSIDs, and
+ * the host driver (7.2) only learns of a guest queue's command errors.
+ * Keep CERROR_ILL. A Linux guest does not meet it in practice: its CMDQV
+ * driver puts only TLBI_NH_ASID, TLBI_NH_VA and ATC_INV on a VCMDQ, ATC_INV
+ * only for ATS masters (assigned devices, with a vDEVICE), and CFGI_CD of
+ * an emulated device goes to the main CMDQ. See Documentation/engine.rst.
+ */
+const u8 vcmdq_unknown_sid[VCMDQ_NR_LAYOUTS] = {
+	[VCMDQ_LAYOUT_SMMUV3]	= VCMDQ_K_EXIT,
+	[VCMDQ_LAYOUT_TEGRA241]	= VCMDQ_K_ILL,
+};
+EXPORT_SYMBOL_NS_GPL(vcmdq_unknown_sid, "VCMDQ_SW");
+
 static const char *const vcmdq_op_names[256] = {
 	[VCMDQ_OP_PREFETCH_CONFIG]	= "PREFETCH_CONFIG",
 	[VCMDQ_OP_PREFETCH_ADDR]	= "PREFETCH_ADDR",

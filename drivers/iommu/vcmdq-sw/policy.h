@@ -25,7 +25,8 @@ enum vcmdq_layout {
  * @VCMDQ_K_ILL: never issued; CONS stops at it with CERROR_ILL
  * @VCMDQ_K_TLBI: stage-1 TLBI; VMID forced to the vIOMMU's VMID
  * @VCMDQ_K_NSNH: TLBI_NSNH_ALL; becomes TLBI_NH_ALL of the vIOMMU's VMID
- * @VCMDQ_K_SID: StreamID in word 0 bits 63:32 translated vSID -> pSID
+ * @VCMDQ_K_SID: StreamID in word 0 bits 63:32 translated vSID -> pSID; a
+ *	vSID without a vDEVICE is treated as vcmdq_unknown_sid[] says
  * @VCMDQ_K_SYNC: CMD_SYNC; the engine syncs the host and completes it
  * @VCMDQ_K_EXIT: handed to the VMM, in order
  */
@@ -53,6 +54,7 @@ struct vcmdq_op_fields {
 
 extern const u8 vcmdq_policy[VCMDQ_NR_LAYOUTS][256];
 extern const struct vcmdq_op_fields vcmdq_fields[256];
+extern const u8 vcmdq_unknown_sid[VCMDQ_NR_LAYOUTS];
 
 const char *vcmdq_op_name(u8 op);
 

@@ -136,8 +136,9 @@ struct iommu_hw_queue_arm_smmuv3_cmdq_sw {
 /**
  * enum vcmdq_sw_event_type - why the queue needs the VMM
  * @VCMDQ_SW_EVENT_EXIT: the queue stopped before a command the VMM runs
- *	(main-CMDQ layout only). CONS points at it; answer with a
- *	struct vcmdq_sw_response.
+ *	(main-CMDQ layout only): CFGI_STE & co., and a CFGI_CD, CFGI_CD_ALL
+ *	or ATC_INV whose vSID no vDEVICE has (a StreamID the VMM emulates).
+ *	CONS points at it; answer with a struct vcmdq_sw_response.
  * @VCMDQ_SW_EVENT_FAULT: the host failed (SMMU command queue error, ...).
  *	The queue is halted for good; destroy it.
  */
