@@ -720,6 +720,7 @@ TEST_F_TIMEOUT(defects, dirty_ring_handover, 60)
 	ASSERT_EQ(0, vmm_stats(&v, &st));
 	EXPECT_EQ(0ULL, st.faults);
 	EXPECT_EQ((uint32_t)DRH_TLBIS + 1, vmm_reg(&v, v.cons_off));
+	EXPECT_EQ(1ULL, st.guest_syncs);
 	printf("# dirty_ring_handover: after vCPU 1's doorbells: CONS 0x%x, %llu guest syncs, %llu faults\n",
 	       vmm_reg(&v, v.cons_off), (unsigned long long)st.guest_syncs,
 	       (unsigned long long)st.faults);

@@ -281,7 +281,6 @@ static enum vcmdq_status vcmdq_slow_cmd(struct vcmdq_engine *e,
 		}
 		if (ret)
 			goto fault;
-		e->stats.guest_syncs++;
 		done.index = rd;
 		done.addr = 0;
 		done.data = 0;
@@ -312,6 +311,8 @@ static enum vcmdq_status vcmdq_slow_cmd(struct vcmdq_engine *e,
 						  rd, c, VCMDQ_CERROR_NONE, ret);
 			}
 		}
+		/* Counted once it completes: a deferred one comes again */
+		e->stats.guest_syncs++;
 		e->cons = vcmdq_q_inc(e->cfg.log2size, rd, 1);
 		vcmdq_publish(e);
 		if (cs == VCMDQ_SYNC_CS_NONE || done.kind == VCMDQ_DONE_MSI)
