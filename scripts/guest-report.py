@@ -19,7 +19,12 @@ checks QEMU's L0 SMMU trace (log backend, "PID@SECONDS.USEC:event args"):
 bench: writes JSON_OUT and prints the table. exits_per_unmap is the L1
 VMM's user-space exits (KVM mmio_exit_user) in a benchmark window, less
 those of an empty window (the markers' own console output), divided by the
-unmaps L2 counted with the iommu:unmap tracepoint.
+unmaps L2 counted with the iommu:unmap tracepoint. A window whose counters
+L1 could not read ("user=unreadable"), or a missing empty window, gives no
+figure and fails l2_bench_figures.
+
+Every result of EXPECTED[mode] must be in the log: one that is not (L2
+never booted, a program died before its line) is a "not ok" naming it.
 Exit status 0; the TAP lines carry the verdicts.
 """
 import json
@@ -34,10 +39,19 @@ GRANULE = {1: "4K", 4: "16K", 16: "64K", 64: "256K"}
 # cover letter, 2025): 4K unmap, trapped vs on a HW VCMDQ, avg us.
 GRACE = {1: {"trap": 35.7, "hw_vcmdq": 5.3}, 2: {"trap": 96.9, "hw_vcmdq": 6.8}}
 
+# The results a complete run reports, in the order it reports them.
+GUEST = ["l2_boot", "l2_smmu_probe", "l2_dma_integrity", "l2_dma_map_benchmark"]
+EXPECTED = {
+    "check": GUEST + ["l2_trace_vmid", "l2_trace_count"],
+    "bench": GUEST + ["l2_nvme_latency", "l2_bench_figures"],
+}
+
 tap = []
+seen = set()
 
 
 def result(ok, name, detail):
+    seen.add(name)
     tap.append(f"{'ok' if ok else 'not ok'} - guest: {name}: {detail}")
 
 
@@ -137,7 +151,13 @@ def bench(lines, out):
             exits[text.split()[2]] = kv(text)
         elif text.startswith("VCMDQ-L2 VCMDQ-BENCH "):
             nvme = json.loads(text.split(" ", 2)[2])["nvme_4k_read_us"]
-    null = int(exits.get("null", {}).get("user", 0))
+    def count(name):
+        """The user exits of window NAME, None if missing or unreadable."""
+        v = exits.get(name, {}).get("user")
+        return int(v) if v is not None and re.fullmatch(r"-?\d+", v) else None
+
+    null = count("null")
+    no_exits = []
 
     def row(name, r, with_exits):
         d = {"granule": GRANULE.get(int(r["granule"]), r["granule"]),
@@ -145,9 +165,12 @@ def bench(lines, out):
              "map_avg_us": float(r["map_avg"]), "map_sd_us": float(r["map_sd"]),
              "unmap_avg_us": float(r["unmap_avg"]), "unmap_sd_us": float(r["unmap_sd"]),
              "unmaps": int(r["unmaps"])}
-        if with_exits and name in exits and d["unmaps"] > 0:
-            d["exits_user"] = int(exits[name]["user"]) - null
+        n = count(name)
+        if with_exits and n is not None and null is not None and d["unmaps"] > 0:
+            d["exits_user"] = n - null
             d["exits_per_unmap"] = round(d["exits_user"] / d["unmaps"], 3)
+        elif with_exits:
+            no_exits.append(name)
         return d
 
     data = {
@@ -183,9 +206,16 @@ def bench(lines, out):
     print(f"Grace, published (4K unmap avg): trap {GRACE[1]['trap']} us, HW VCMDQ"
           f" {GRACE[1]['hw_vcmdq']} us; 2 threads {GRACE[2]['trap']} / {GRACE[2]['hw_vcmdq']} us")
     print(f"written to {out}")
-    ok = bool(data["paths"]["trap"]) and all("exits_per_unmap" in d for d in data["paths"]["trap"])
+    why = ""
+    if null is None:
+        why += f"; empty window's exits {exits.get('null', {}).get('user', 'missing')}"
+    if no_exits:
+        why += "; no exits per unmap for " + ", ".join(
+            f"{n} ({exits.get(n, {}).get('user', 'no EXITS line')})" for n in no_exits)
+    ok = bool(data["paths"]["trap"]) and not no_exits
     result(ok, "l2_bench_figures", f"{len(data['paths']['trap'])} L2 runs,"
-           f" {len(data['l1_floor'])} L1 floor runs, NVMe latency {'yes' if nvme else 'missing'}")
+           f" {len(data['l1_floor'])} L1 floor runs, NVMe latency {'yes' if nvme else 'missing'}"
+           + why)
 
 
 def main():
@@ -199,6 +229,9 @@ def main():
         check_trace(lines, trace)
     else:
         bench(lines, out)
+    for name in EXPECTED[mode]:
+        if name not in seen:
+            result(False, name, f"missing from the log (a {mode} run reports it)")
     for t in tap:
         print(t)
     return 0

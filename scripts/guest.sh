@@ -78,7 +78,7 @@ newroot() { # DIR
 	cp "$SYSROOT/bin/busybox" "$1/bin/"
 	local a
 	for a in sh mount cat echo poweroff sleep ls grep sed dmesg tr awk cut \
-		head mkfifo readlink basename stty wc; do
+		head mkfifo readlink basename stty wc uname; do
 		ln -sf busybox "$1/bin/$a"
 	done
 	cp "$W/dma_map_benchmark" "$W/dmacheck" "$top/tests/guest/bench-lib.sh" "$1/bin/"
@@ -94,6 +94,8 @@ rm -rf "$P" && mkdir -p "$P"/{l2,usr/bin,lib,share}
 pack "$L2R" "$P/l2/initramfs.cpio"
 cp "$IMAGE" "$P/l2/Image"
 echo $CORRUPT_LBA >"$P/l2/corrupt-lba"
+# the release L2 must report (l2_boot)
+cp "$KOUT/include/config/kernel.release" "$P/l2/kernel-release"
 cp "$QROOT/bin/qemu-system-aarch64" "$P/usr/bin/"
 cp "$QROOT"/lib/* "$P/lib/"
 cp "$QROOT"/share/* "$P/share/"

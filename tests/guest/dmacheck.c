@@ -22,17 +22,24 @@
  * or lost IOTLB invalidation shows up as data from a previous buffer.
  *
  * Output is TAP-like lines for the L2 init script to forward; exit status
- * 0 only when the check held.
+ * 0 only when the check held. verify and latency end with exactly one
+ * result line (l2_dma_integrity, l2_nvme_latency), "not ok" with the reason
+ * when the device cannot be opened, sized, mapped or read: a DMA fault
+ * usually shows up as a failed read, and it must not look like silence.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -88,16 +95,82 @@ static int dmacheck_fill(const char *path, uint64_t mib, int64_t corrupt)
 	return fclose(f) ? 1 : 0;
 }
 
+/* The one result line of a failed check: "not ok - NAME: reason". */
+static int dmacheck_fail(const char *name, const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("not ok - %s: ", name);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	return 1;
+}
+
 /* A buffer nobody touched before: new pages, new IOVA mapping for them. */
-static uint64_t *dmacheck_fresh(size_t len)
+static uint64_t *dmacheck_fresh(const char *name, size_t len)
 {
 	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
-	if (p == MAP_FAILED)
+	if (p == MAP_FAILED) {
+		dmacheck_fail(name, "mmap of %zu bytes: %s", len,
+			      strerror(errno));
 		return NULL;
+	}
 	memset(p, DMACHECK_POISON, len);
 	return p;
+}
+
+/*
+ * Open DEV for O_DIRECT reads and size it (a block device by
+ * BLKGETSIZE64, an image file, as on the host's self-test, by its length).
+ * Returns the fd, or -1 after the result line.
+ */
+static int dmacheck_open(const char *name, const char *dev, uint64_t *size)
+{
+	int fd = open(dev, O_RDONLY | O_DIRECT);
+	struct stat st;
+
+	if (fd < 0) {
+		dmacheck_fail(name, "open %s: %s", dev, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st)) {
+		dmacheck_fail(name, "stat %s: %s", dev, strerror(errno));
+		goto err;
+	}
+	if (!S_ISBLK(st.st_mode)) {
+		*size = st.st_size;
+	} else if (ioctl(fd, BLKGETSIZE64, size)) {
+		dmacheck_fail(name, "BLKGETSIZE64 on %s: %s", dev,
+			      strerror(errno));
+		goto err;
+	}
+	if (*size < DMACHECK_BLOCK) {
+		dmacheck_fail(name, "%s holds %" PRIu64 " bytes, not one block",
+			      dev, *size);
+		goto err;
+	}
+	return fd;
+err:
+	close(fd);
+	return -1;
+}
+
+static int dmacheck_read(const char *name, int fd, uint64_t *buf, size_t len,
+			 uint64_t off)
+{
+	ssize_t n = pread(fd, buf, len, off);
+
+	if (n < 0)
+		return dmacheck_fail(name, "read of %zu bytes at %" PRIu64
+				     ": %s", len, off, strerror(errno));
+	if (n != (ssize_t)len)
+		return dmacheck_fail(name, "short read: %zd of %zu bytes at %"
+				     PRIu64, n, len, off);
+	return 0;
 }
 
 struct dmacheck_result {
@@ -134,41 +207,31 @@ static void dmacheck_compare(const uint64_t *buf, uint64_t lba, uint64_t n,
 	}
 }
 
-static int dmacheck_read(int fd, uint64_t *buf, size_t len, uint64_t off)
-{
-	ssize_t n = pread(fd, buf, len, off);
-
-	if (n != (ssize_t)len) {
-		fprintf(stderr, "dmacheck: read %zu at %" PRIu64 ": %s\n", len,
-			off, n < 0 ? strerror(errno) : "short read");
-		return -1;
-	}
-	return 0;
-}
-
 static int dmacheck_verify(const char *dev, int passes, int64_t corrupt)
 {
+	static const char name[] = "l2_dma_integrity";
 	static const size_t chunks[] = { 1 << 20, 128 << 10, 16 << 10,
 					  256 << 10, 64 << 10, 512 << 10 };
-	int fd = open(dev, O_RDONLY | O_DIRECT);
 	uint64_t size, total = 0, bad = 0;
-	int ok = 1, missed = 0;
+	int fd, ok = 1, missed = 0;
 
-	if (fd < 0) {
-		printf("# dmacheck: open %s: %s\n", dev, strerror(errno));
+	fd = dmacheck_open(name, dev, &size);
+	if (fd < 0)
 		return 1;
-	}
-	size = lseek(fd, 0, SEEK_END);
 	for (int p = 0; p < passes; p++) {
 		size_t len = chunks[p % (sizeof(chunks) / sizeof(chunks[0]))];
 		struct dmacheck_result r = { .first_bad = -1 };
 		uint64_t t0 = dmacheck_now_ns();
 
 		for (uint64_t off = 0; off < size; off += len) {
-			uint64_t *buf = dmacheck_fresh(len);
+			uint64_t *buf = dmacheck_fresh(name, len);
 
-			if (!buf || dmacheck_read(fd, buf, len, off))
-				return 1;
+			if (!buf)
+				goto err;
+			if (dmacheck_read(name, fd, buf, len, off)) {
+				munmap(buf, len);
+				goto err;
+			}
 			dmacheck_compare(buf, off / DMACHECK_BLOCK,
 					 len / DMACHECK_BLOCK, corrupt, &r);
 			munmap(buf, len);
@@ -190,13 +253,15 @@ static int dmacheck_verify(const char *dev, int passes, int64_t corrupt)
 	}
 	close(fd);
 	ok = ok && !missed;
-	printf("%s - l2_dma_integrity: %d passes, %" PRIu64
-	       " blocks compared, %" PRIu64 " mismatches%s\n",
-	       ok ? "ok" : "not ok", passes, total, bad,
-	       corrupt < 0 ? "" : missed ?
+	printf("%s - %s: %d passes, %" PRIu64 " blocks compared, %" PRIu64
+	       " mismatches%s\n", ok ? "ok" : "not ok", name, passes, total,
+	       bad, corrupt < 0 ? "" : missed ?
 	       ", planted corruption MISSED" :
 	       ", planted corruption caught in every pass");
 	return !ok;
+err:
+	close(fd);
+	return 1;
 }
 
 static int dmacheck_cmp_u64(const void *a, const void *b)
@@ -208,29 +273,42 @@ static int dmacheck_cmp_u64(const void *a, const void *b)
 
 static int dmacheck_latency(const char *dev, int count, int64_t corrupt)
 {
+	static const char name[] = "l2_nvme_latency";
 	const size_t len = 4096;
-	int fd = open(dev, O_RDONLY | O_DIRECT);
-	uint64_t *lat = calloc(count, sizeof(*lat));
 	struct dmacheck_result r = { .first_bad = -1 };
 	uint64_t size, sum = 0, seed = 0x2545f4914f6cdd1dULL;
+	uint64_t *lat;
+	int fd;
 
-	if (fd < 0 || !lat) {
-		printf("# dmacheck: open %s: %s\n", dev, strerror(errno));
+	fd = dmacheck_open(name, dev, &size);
+	if (fd < 0)
+		return 1;
+	if (size < len) {
+		dmacheck_fail(name, "%s holds %" PRIu64 " bytes, < %zu",
+			      dev, size, len);
+		close(fd);
 		return 1;
 	}
-	size = lseek(fd, 0, SEEK_END);
+	lat = calloc(count, sizeof(*lat));
+	if (!lat) {
+		dmacheck_fail(name, "no memory for %d samples", count);
+		close(fd);
+		return 1;
+	}
 	for (int i = 0; i < count; i++) {
-		uint64_t *buf = dmacheck_fresh(len), off, t0;
+		uint64_t *buf = dmacheck_fresh(name, len), off, t0;
 
+		if (!buf)
+			goto err;
 		seed ^= seed << 13;
 		seed ^= seed >> 7;
 		seed ^= seed << 17;
 		off = (seed % (size / len)) * len;
-		if (!buf)
-			return 1;
 		t0 = dmacheck_now_ns();
-		if (dmacheck_read(fd, buf, len, off))
-			return 1;
+		if (dmacheck_read(name, fd, buf, len, off)) {
+			munmap(buf, len);
+			goto err;
+		}
 		lat[i] = dmacheck_now_ns() - t0;
 		sum += lat[i];
 		dmacheck_compare(buf, off / DMACHECK_BLOCK, len / DMACHECK_BLOCK,
@@ -239,6 +317,7 @@ static int dmacheck_latency(const char *dev, int count, int64_t corrupt)
 	}
 	close(fd);
 	qsort(lat, count, sizeof(*lat), dmacheck_cmp_u64);
+	/* p99 is the (count / 100)-th largest sample: 20th of 2000 */
 	printf("# nvme 4k: %d reads, p50 %.1f us, mean %.1f us, p99 %.1f us, "
 	       "%" PRIu64 " mismatched blocks\n", count, lat[count / 2] / 1e3,
 	       sum / 1e3 / count, lat[count * 99 / 100] / 1e3, r.bad_blocks);
@@ -246,8 +325,15 @@ static int dmacheck_latency(const char *dev, int count, int64_t corrupt)
 	       "\"p99\": %.1f, \"reads\": %d, \"mismatched_blocks\": %" PRIu64
 	       "}}\n", lat[count / 2] / 1e3, sum / 1e3 / count,
 	       lat[count * 99 / 100] / 1e3, count, r.bad_blocks);
+	printf("%s - %s: %d random 4 KiB reads, %" PRIu64
+	       " mismatched blocks\n", r.bad_blocks ? "not ok" : "ok", name,
+	       count, r.bad_blocks);
 	free(lat);
 	return r.bad_blocks != 0;
+err:
+	free(lat);
+	close(fd);
+	return 1;
 }
 
 int main(int argc, char **argv)

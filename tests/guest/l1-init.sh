@@ -42,6 +42,8 @@ say "# L1 up after $(cut -d' ' -f1 /proc/uptime)s, mode $mode, payload $payload,
 
 E1000E=0000:00:01.0
 NVME=0000:00:02.0
+# L2's vCPUs; L2 checks it got them (l2_boot)
+L2_CPUS=2
 # shellcheck source=tests/guest/bench-lib.sh
 . /bin/bench-lib.sh
 
@@ -75,11 +77,14 @@ trace=
 [ "$mode" = check ] && trace="-trace smmuv3_cmdq_opcode -D /tmp/l1-qemu-trace.log"
 # The VM's KVM debugfs directory, once QEMU created it.
 kvmdir() { ls -d /sys/kernel/debug/kvm/*-* 2>/dev/null | head -1; }
-snap() { # NAME begin|end
+# NAME begin|end: the user and kernel MMIO exit counters, "-" if unreadable
+snap() {
 	k=$(kvmdir)
-	echo "$(cat "$k/mmio_exit_user" 2>/dev/null || echo -1)" \
-	     "$(cat "$k/mmio_exit_kernel" 2>/dev/null || echo -1)" >/tmp/snap.$1.$2
+	u=$(cat "$k/mmio_exit_user" 2>/dev/null)
+	n=$(cat "$k/mmio_exit_kernel" 2>/dev/null)
+	echo "${u:--} ${n:--}" >"/tmp/snap.$1.$2"
 }
+isnum() { case "$1" in '' | *[!0-9]*) return 1 ;; esac; }
 
 mkfifo /tmp/l2.in
 exec 3<>/tmp/l2.in
@@ -87,9 +92,9 @@ start=$(cut -d' ' -f1 /proc/uptime)
 say "# starting L2 at ${start}s"
 # shellcheck disable=SC2086 # $trace is two options or none
 { /usr/bin/qemu-system-aarch64 \
-	-M virt,accel=kvm,gic-version=3 -cpu host -smp 2 -m 256M \
+	-M virt,accel=kvm,gic-version=3 -cpu host -smp $L2_CPUS -m 256M \
 	-bios /share/QEMU_EFI.fd -kernel /l2/Image -initrd /l2/initramfs.cpio \
-	-append "console=ttyAMA0 quiet panic=-1 rdinit=/init iommu.strict=1 vcmdq.mode=$mode vcmdq.corrupt=$(cat /l2/corrupt-lba)" \
+	-append "console=ttyAMA0 quiet panic=-1 rdinit=/init iommu.strict=1 vcmdq.mode=$mode vcmdq.corrupt=$(cat /l2/corrupt-lba) vcmdq.kver=$(cat /l2/kernel-release) vcmdq.cpus=$L2_CPUS" \
 	-display none -serial stdio -monitor none -nic none -no-reboot \
 	-object iommufd,id=iommufd0 \
 	-device arm-smmuv3,primary-bus=pcie.0,id=smmuv3.0,accel=on \
@@ -106,7 +111,14 @@ while IFS= read -r l; do
 		if [ "$3" = end ]; then
 			read -r u0 k0 <"/tmp/snap.$4.begin"
 			read -r u1 k1 <"/tmp/snap.$4.end"
-			say "EXITS $4 user=$((u1 - u0)) kernel=$((k1 - k0))"
+			# an unreadable counter is no count (guest-report.py
+			# fails the run), never a difference of two defaults
+			if isnum "$u0" && isnum "$u1" && isnum "$k0" && isnum "$k1"; then
+				say "EXITS $4 user=$((u1 - u0)) kernel=$((k1 - k0))"
+			else
+				say "EXITS $4 user=unreadable kernel=unreadable"
+				say "# $4: KVM exit counters unreadable (${k:-no VM directory in /sys/kernel/debug/kvm})"
+			fi
 		fi
 		echo go >/tmp/l2.in
 		;;

@@ -9,25 +9,48 @@
 #     L2: "VCMDQ-L2 MARK begin NAME"  ->  L1 snapshots, writes "go"
 #     L2: runs, then "VCMDQ-L2 MARK end NAME"  ->  L1 snapshots, writes "go"
 # The console does not echo, so L1's "go" does not come back as output.
-mount -t proc proc /proc
-mount -t sysfs sysfs /sys
-mount -t devtmpfs devtmpfs /dev
-mount -t debugfs debugfs /sys/kernel/debug
-mount -t tracefs tracefs /sys/kernel/tracing
-stty -echo -icanon min 1 </dev/console 2>/dev/null
-
 say() { echo "VCMDQ-L2 $*"; }
 res() { if [ "$1" = 0 ]; then say "ok - $2"; else say "not ok - $2"; fi; }
 
+# What went wrong on the way to a usable L2, for l2_boot (empty: nothing).
+why=
+mnt() { # TYPE DIR
+	mount -t "$1" "$1" "$2" || why="$why; mounting $1 on $2 failed"
+}
+mnt proc /proc
+mnt sysfs /sys
+mnt devtmpfs /dev
+mnt debugfs /sys/kernel/debug
+mnt tracefs /sys/kernel/tracing
+stty -echo -icanon min 1 </dev/console 2>/dev/null
+
 mode=check
 corrupt=-1
+kver=
+cpus=
 for a in $(cat /proc/cmdline); do
 	case "$a" in
 	vcmdq.mode=*) mode=${a#vcmdq.mode=} ;;
 	vcmdq.corrupt=*) corrupt=${a#vcmdq.corrupt=} ;;
+	vcmdq.kver=*) kver=${a#vcmdq.kver=} ;;
+	vcmdq.cpus=*) cpus=${a#vcmdq.cpus=} ;;
 	esac
 done
-say "ok - l2_boot: Linux $(uname -r) up after $(cut -d' ' -f1 /proc/uptime)s ($(grep -c ^processor /proc/cpuinfo) vCPUs, mode $mode)"
+# l2_boot: this script runs as L2's /init (PID 1), on the kernel L1 was
+# told to boot (vcmdq.kver, the build's kernel.release) with the vCPUs L1's
+# QEMU was given (vcmdq.cpus), and the file systems the checks below read
+# are mounted.
+ncpu=$(grep -c ^processor /proc/cpuinfo)
+[ $$ = 1 ] || why="$why; /init is PID $$, not 1"
+if [ -z "$kver" ]; then
+	why="$why; no vcmdq.kver= on the command line"
+elif [ "$(uname -r)" != "$kver" ]; then
+	why="$why; kernel $(uname -r), expected $kver"
+fi
+[ -n "$cpus" ] && [ "$ncpu" = "$cpus" ] ||
+	why="$why; $ncpu vCPUs online, expected ${cpus:-(no vcmdq.cpus=)}"
+[ -z "$why" ]
+res $? "l2_boot: Linux $(uname -r) up after $(cut -d' ' -f1 /proc/uptime)s ($ncpu vCPUs, mode $mode)$why"
 
 # The guest's SMMUv3 driver bound the vSMMU (from IORT), and both assigned
 # devices sit behind it in translated (DMA) domains.
