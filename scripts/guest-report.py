@@ -59,6 +59,15 @@ EXPECTED = {
     "bench": GUEST + ["l2_nvme_latency", "l2_bench_figures"],
 }
 
+# SMMUv3 command opcodes (the kernel's vcmdq_sw_exit prints them in hex,
+# QEMU's smmuv3_cmdq_opcode by name).
+OPS = {0x01: "PREFETCH_CONFIG", 0x02: "PREFETCH_ADDR", 0x03: "CFGI_STE",
+       0x04: "CFGI_STE_RANGE", 0x05: "CFGI_CD", 0x06: "CFGI_CD_ALL",
+       0x10: "TLBI_NH_ALL", 0x11: "TLBI_NH_ASID", 0x12: "TLBI_NH_VA",
+       0x13: "TLBI_NH_VAA", 0x28: "TLBI_S12_VMALL", 0x2a: "TLBI_S2_IPA",
+       0x30: "TLBI_NSNH_ALL", 0x40: "ATC_INV", 0x41: "PRI_RESP", 0x44: "RESUME",
+       0x45: "STALL_TERM", 0x46: "SYNC"}
+
 # More results a run of the sw-main path reports (issue 19).
 SW_MAIN = ["exit_order", "reset", "unknown_sid"]
 
@@ -156,6 +165,8 @@ def check_trace(lines, trace_path, end=float("inf"), sw=False):
             l1[m.group(1)] = int(m.group(2))
         elif text.startswith("VCMDQ-L1 KCMDS "):
             kcmds = {k: int(v) for k, v in kv(text).items()}
+        elif text.startswith(("VCMDQ-L1 KEXITS", "VCMDQ-L1 QOPS")):
+            l1[text.split()[1]] = text.split()[2:]
     if start is None:
         result(False, "l2_trace_vmid", "L1 never started L2")
         result(False, "l2_trace_count", "L1 never started L2")
@@ -194,6 +205,7 @@ def check_trace(lines, trace_path, end=float("inf"), sw=False):
            f" {sorted(hex(s) for s in VSIDS)} must never reach L0)")
     vmid = host[0] if len(host) == 1 else None
     if sw:
+        exit_order(l1, kcmds)
         # sw-main: the guest's commands go from its queue to the SMMU in
         # vcmdq-sw (KCMDS: what the kernel's batches carried), none
         # through QEMU's CMDQ emulation (L2TLBI 0); every TLBI_NH_VA at L0
@@ -215,6 +227,25 @@ def check_trace(lines, trace_path, end=float("inf"), sw=False):
            f"L2 issued {want} TLBI_NH_VA to its vSMMU (of {l1.get('L2CMDS')} commands);"
            f" L0 executed {tlbi} TLBI_NH_VA, {inval.get(vmid, 0)} range invalidations"
            f" with the host VMID")
+
+
+def exit_order(l1, kcmds):
+    """sw-main: the commands vcmdq-sw stopped at (vcmdq_sw_exit, ring
+    order) are exactly the ones QEMU ran, in the same order; some are
+    CFGI_STE/CFGI_CD, and invalidations went to the SMMU in the same run."""
+    if "KEXITS" not in l1 or "QOPS" not in l1:
+        result(False, "exit_order", "L1 printed no KEXITS/QOPS (no vcmdq_sw trace)")
+        return
+    kx = [OPS.get(int(o, 16), o) for o in l1["KEXITS"]]
+    qo = l1["QOPS"]
+    cfgi = sum(1 for o in kx if o.startswith("CFGI_"))
+    first = next((i for i, (a, b) in enumerate(zip(kx, qo)) if a != b), min(len(kx), len(qo)))
+    ok = kx == qo and cfgi > 0 and (kcmds or {}).get("cmds", 0) > 0
+    result(ok, "exit_order",
+           f"{len(kx)} commands exited ({cfgi} CFGI), QEMU ran {len(qo)}"
+           + ("" if kx == qo else f", first difference at #{first}:"
+              f" exited {kx[first:first + 3]}, QEMU {qo[first:first + 3]}")
+           + f"; {(kcmds or {}).get('cmds', 0)} commands to the SMMU meanwhile")
 
 
 def bench(lines, out):

@@ -100,6 +100,10 @@ user_tests() {
 		echo "# fixture runs-fallback.log (trap,sw-main)"
 		python3 scripts/guest-report.py check $f/runs-fallback.log \
 			$f/runs.trace /dev/null trap,sw-main | grep sw_main_trace_count
+		# QEMU ran the exited commands in another order than the ring's
+		echo "# fixture runs-reorder.log (trap,sw-main)"
+		python3 scripts/guest-report.py check $f/runs-reorder.log \
+			$f/runs.trace /dev/null trap,sw-main | grep sw_main_exit_order
 		echo "# fixture bench-runs.log (trap,sw-main,stock-11.1)"
 		python3 scripts/guest-report.py bench $f/bench-runs.log /dev/null \
 			/dev/null trap,sw-main,stock-11.1
