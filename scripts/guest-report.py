@@ -156,8 +156,8 @@ def l2_start(lines):
     return None
 
 
-def check_trace(lines, trace_path, end=float("inf"), sw=False):
-    start = l2_start(lines)
+def check_trace(lines, trace_path, end=float("inf"), sw=False, start=None):
+    start = l2_start(lines) if start is None else start
     l1, kcmds = {}, None
     for _, text in lines:
         m = re.match(r"^VCMDQ-L1 (L2TLBI|L2CMDS) (\d+)$", text)
@@ -227,6 +227,27 @@ def check_trace(lines, trace_path, end=float("inf"), sw=False):
            f"L2 issued {want} TLBI_NH_VA to its vSMMU (of {l1.get('L2CMDS')} commands);"
            f" L0 executed {tlbi} TLBI_NH_VA, {inval.get(vmid, 0)} range invalidations"
            f" with the host VMID")
+
+
+def reset_result(run, seg, results):
+    """qemu_RUN_reset: after L2 rebooted (QEMU reset the vSMMU, the queue
+    was torn down and made again) every check of the second boot passed,
+    the queue carried commands again, and once QEMU exited vcmdq_sw.ko
+    held no reference (nothing leaked)."""
+    global cur_run
+    bad = [t.split(" - guest: ", 1)[1].split(":")[0] for t in results
+           if t.startswith("not ok")]
+    good = [t for t in results if t.startswith("ok")]
+    ref = next((text.split()[3] for _, text in seg
+                if text.startswith("VCMDQ-L1 MODREF vcmdq_sw ")), None)
+    need = {rename(n, run + "-reset") for n in ("l2_boot", "l2_dma_integrity", "l2_trace_count")}
+    have = {t.split(" - guest: ", 1)[1].split(":")[0] for t in good}
+    ok = not bad and need <= have and ref == "0"
+    cur_run = run
+    result(ok, "reset", f"second boot after a reset: {len(good)} ok, failed {bad or 'none'},"
+           f" missing {sorted(need - have) or 'none'}; vcmdq_sw references after QEMU"
+           f" exited: {ref}")
+    cur_run = None
 
 
 def exit_order(l1, kcmds):
@@ -456,11 +477,15 @@ def main():
         guest_results(segs[0][1])
         for i, (run, seg) in enumerate(segs[1:], 1):
             cur_run = run
+            mark = len(tap)
             guest_results(seg)
             if mode == "check":
                 end = segs[i + 1][1][0][0] if i + 1 < len(segs) else float("inf")
-                check_trace(seg, trace, end, run == "sw-main")
+                check_trace(seg, trace, end, run.split("-reset")[0] == "sw-main",
+                            seg[0][0] if run.endswith("-reset") else None)
             cur_run = None
+            if run.endswith("-reset"):
+                reset_result(run[:-len("-reset")], seg, tap[mark:])
         if mode == "bench":
             bench_runs(segs, runs, out)
     for name in expected(mode, runs):

@@ -104,6 +104,14 @@ user_tests() {
 		echo "# fixture runs-reorder.log (trap,sw-main)"
 		python3 scripts/guest-report.py check $f/runs-reorder.log \
 			$f/runs.trace /dev/null trap,sw-main | grep sw_main_exit_order
+		# sw-main's L2 rebooted: its second boot's checks, and the
+		# module's references once QEMU exited (leak: one left)
+		for log in runs-reset runs-reset-leak; do
+			echo "# fixture $log.log (trap,sw-main)"
+			python3 scripts/guest-report.py check $f/$log.log \
+				$f/runs-reset.trace /dev/null trap,sw-main |
+				grep -E 'sw_main_reset'
+		done
 		echo "# fixture bench-runs.log (trap,sw-main,stock-11.1)"
 		python3 scripts/guest-report.py bench $f/bench-runs.log /dev/null \
 			/dev/null trap,sw-main,stock-11.1
