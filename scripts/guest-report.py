@@ -44,9 +44,10 @@ import os
 import re
 import sys
 
-# L1's BDFs 00:01.0, 00:02.0; L2 sees them at 00:03.0 and 00:04.0.
+# L1's BDFs 00:01.0, 00:02.0; L2 sees them at 00:03.0 and 00:04.0, and
+# has an emulated root port at 00:05.0 (tests/guest/l1-init.sh).
 PSIDS = {0x8, 0x10}
-VSIDS = {0x18, 0x20}
+VSIDS = {0x18, 0x20, 0x28}
 GRANULE = {1: "4K", 4: "16K", 16: "64K", 64: "256K"}
 # Published dma_map_benchmark figures on NVIDIA Grace (HW QUEUE series v9
 # cover letter, 2025): 4K unmap, trapped vs on a HW VCMDQ, avg us.
@@ -212,11 +213,13 @@ def check_trace(lines, trace_path, end=float("inf"), sw=False, start=None):
         # is one range invalidation with the host VMID
         k = kcmds or {}
         ok = (kcmds is not None and k.get("cmds", 0) > 0 and k.get("failed") == 0
+              and k.get("errors", 0) == 0
               and k.get("lost") == 0 and l1.get("L2TLBI") == 0 and tlbi > 0
               and inval.get(vmid) == tlbi and tlbi <= k["cmds"])
         result(ok, "l2_trace_count",
                f"vcmdq-sw sent {k.get('cmds')} commands in {k.get('batches')} batches"
-               f" ({k.get('failed')} failed, {k.get('exits')} exits to QEMU, trace lost"
+               f" ({k.get('failed')} failed, {k.get('errors', 0)} CERROR, {k.get('exits')} exits to"
+               f" QEMU, trace lost"
                f" {k.get('lost')}); QEMU's CMDQ saw {l1.get('L2TLBI')} TLBI_NH_VA;"
                f" L0 executed {tlbi} TLBI_NH_VA, {inval.get(vmid, 0)} range invalidations"
                f" with the host VMID")
