@@ -246,7 +246,8 @@ no_module() {
 		-device vfio-pci,host=$E1000E,bus=pcie.0,addr=0x3,iommufd=iommufd0 \
 		</dev/null >/tmp/nomod.out 2>&1
 	rc=$?
-	msg=$(grep -m1 -i 'vcmdq' /tmp/nomod.out)
+	# (every message starts with the program's name, qemu-vcmdq: not it)
+	msg=$(sed 's/^[^ ]*qemu-vcmdq: //' /tmp/nomod.out | grep -m1 -i 'vcmdq')
 	if [ $rc = 124 ] || [ $rc = 0 ]; then
 		res 1 "qemu_sw_main_no_module: QEMU ran (exit $rc) with cmdq=sw and no vcmdq_sw.ko"
 	elif [ -z "$msg" ]; then
