@@ -53,7 +53,9 @@ nruns=$(echo "$RUNS" | tr , '\n' | wc -l)
 TIMEOUT=${GUEST_TIMEOUT:-$((150 + 250 * nruns))}
 CROSS=aarch64-linux-gnu-
 SYSROOT=$CACHE/sysroot
-W=$CACHE/guest-$mode
+# GUEST_DIR: this run's work directory (two runs at once, from two work
+# trees, each need their own)
+W=${GUEST_DIR:-$CACHE/guest-$mode}
 # The planted one-byte corruption the integrity check must find (LBA).
 CORRUPT_LBA=12345
 
