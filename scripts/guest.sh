@@ -50,7 +50,10 @@ RESET=
 [ "$mode" = check ] && RESET=${GUEST_RESET-sw-main}
 nruns=$(echo "$RUNS" | tr , '\n' | wc -l)
 [ -z "$RESET" ] || nruns=$((nruns + 1))
-TIMEOUT=${GUEST_TIMEOUT:-$((150 + 250 * nruns))}
+# L1 kills an L2 run after L2_TIMEOUT s and goes on with the next one; L0
+# is killed after TIMEOUT s
+case "$mode" in bench) L2_TIMEOUT=${GUEST_L2_TIMEOUT:-600} ;; *) L2_TIMEOUT=${GUEST_L2_TIMEOUT:-240} ;; esac
+TIMEOUT=${GUEST_TIMEOUT:-$((150 + (L2_TIMEOUT + 10) * nruns))}
 CROSS=aarch64-linux-gnu-
 SYSROOT=$CACHE/sysroot
 # GUEST_DIR: this run's work directory (two runs at once, from two work
@@ -210,7 +213,7 @@ boot() { # MODE PAYLOAD
 	rm -f "$LOG" "$TRACE"
 	[ "$1" = check ] && trace=(-trace 'smmuv3_cmdq*' -trace 'smmu_iotlb_inv*'
 		-trace smmuv3_range_inval -D "$TRACE" -msg timestamp=on)
-	say "booting L0 (TCG, timeout ${TIMEOUT}s): L1 -> QEMU 11.1 -> L2 ($1, payload $2)"
+	say "booting L0 (TCG, timeout ${TIMEOUT}s): L1 -> QEMU -> L2 ($1, runs $RUNS, payload $2)"
 	start=$(date +%s.%N)
 	echo "$start L0-START" >"$LOG"
 	set +e
@@ -223,7 +226,7 @@ boot() { # MODE PAYLOAD
 		-drive file="$IMG",if=none,id=nvm,format=raw,readonly=on \
 		-device nvme,serial=vcmdq-sw,drive=nvm,bus=pcie.0,addr=0x2 \
 		"${l1_dev[@]}" -kernel "$IMAGE" -initrd "$l1_initrd" \
-		-append "console=ttyAMA0 loglevel=4 printk.time=1 panic=-1 rdinit=/init iommu.passthrough=1 arm_smmu_v3.test_viommu_without_s2fwb=1 initcall_blacklist=e1000_init_module,nvme_init vcmdq.mode=$1 vcmdq.payload=$2 vcmdq.runs=$RUNS vcmdq.reset=$RESET" \
+		-append "console=ttyAMA0 loglevel=4 printk.time=1 panic=-1 rdinit=/init iommu.passthrough=1 arm_smmu_v3.test_viommu_without_s2fwb=1 initcall_blacklist=e1000_init_module,nvme_init vcmdq.mode=$1 vcmdq.payload=$2 vcmdq.runs=$RUNS vcmdq.reset=$RESET vcmdq.l2timeout=$L2_TIMEOUT" \
 		"${trace[@]}" </dev/null 2>&1 |
 		python3 -u -c 'import re, sys, time
 # progress on stderr: what L1 and L2 report as they go
@@ -237,9 +240,19 @@ for l in sys.stdin:
 	rc=${PIPESTATUS[0]}
 	set -e
 	say "QEMU exited $rc after $(echo "$(date +%s.%N) - $start" | bc | cut -d. -f1)s; serial log $LOG"
-	[ "$rc" = 124 ] && { tail -20 "$LOG"; die "timed out after ${TIMEOUT}s"; }
-	grep -q 'VCMDQ-L[12] DONE' "$LOG" ||
-		{ tail -30 "$LOG"; die "L1 did not reach the end (boot failure or panic)"; }
+	# L1's own end (an L2's DONE is forwarded too, after each run). A
+	# boot that did not get there still has its results read (what is
+	# missing fails by name), then the script fails.
+	boot_failed=
+	if [ "$rc" = 124 ]; then
+		tail -20 "$LOG"
+		boot_failed="timed out after ${TIMEOUT}s"
+	elif ! grep -q '^[0-9.]* VCMDQ-L1 DONE' "$LOG"; then
+		tail -30 "$LOG"
+		boot_failed="L1 did not reach the end (boot failure, hang or panic)"
+	fi
+	[ -z "$boot_failed" ] || say "ERROR: $boot_failed"
+	[ "$mode" != delivery ] || [ -z "$boot_failed" ] || die "$boot_failed"
 }
 
 if [ "$mode" = delivery ]; then
@@ -268,3 +281,4 @@ boot "$mode" "${L1_PAYLOAD:-initramfs}"
 step=results
 mkdir -p "$top/build"
 python3 "$top/scripts/guest-report.py" "$mode" "$LOG" "$TRACE" "$top/build/bench-guest.json" "$RUNS"
+[ -z "$boot_failed" ] || die "$boot_failed"

@@ -27,12 +27,15 @@ mode=check
 payload=initramfs
 runs=
 reset_run=
+# seconds one L2 run may take before its QEMU is killed (then the next run)
+l2timeout=600
 for a in $(cat /proc/cmdline); do
 	case "$a" in
 	vcmdq.mode=*) mode=${a#vcmdq.mode=} ;;
 	vcmdq.payload=*) payload=${a#vcmdq.payload=} ;;
 	vcmdq.runs=*) runs=${a#vcmdq.runs=} ;;
 	vcmdq.reset=*) reset_run=${a#vcmdq.reset=} ;;
+	vcmdq.l2timeout=*) l2timeout=${a#vcmdq.l2timeout=} ;;
 	esac
 done
 # QEMU, its libraries, the firmware and the L2 kernel and initramfs are in
@@ -171,11 +174,13 @@ run_l2() { # RUN
 	# the run vcmdq.reset= names reboots its L2 once: qemu_RUN_reset
 	noreboot=-no-reboot reset=0
 	[ "$run" = "$reset_run" ] && noreboot='' reset=1
+	# (two boots in one QEMU for the reset)
+	t=$((l2timeout * (1 + reset)))
 	rm -f "/tmp/qfrom.$run" "/tmp/reset.$run"
 	start=$(cut -d' ' -f1 /proc/uptime)
 	say "# starting L2 ($run: $bin, arm-smmuv3 $smmu) at ${start}s"
 	# shellcheck disable=SC2086 # $trace is two options or none
-	{ $bin \
+	{ timeout "$t" $bin \
 		-M virt,accel=kvm,gic-version=3 -cpu host -smp $L2_CPUS -m 256M \
 		-bios /share/QEMU_EFI.fd -kernel /l2/Image -initrd /l2/initramfs.cpio \
 		-append "console=ttyAMA0 quiet panic=-1 rdinit=/init iommu.strict=1 vcmdq.mode=$mode vcmdq.corrupt=$(cat /l2/corrupt-lba) vcmdq.kver=$(cat /l2/kernel-release) vcmdq.cpus=$L2_CPUS vcmdq.reset=$reset" \
@@ -226,7 +231,7 @@ run_l2() { # RUN
 		esac
 	done
 	rc=$(cat /tmp/qemu.rc 2>/dev/null)
-	[ "$rc" = 0 ] || say "# $run: $bin exited $rc"
+	[ "$rc" = 0 ] || say "# $run: $bin exited $rc$([ "$rc" = 124 ] && echo ", killed after ${t}s")"
 	say "# L2 ($run) ran $(awk -v s="$start" '{ printf "%.1f", $1 - s }' /proc/uptime)s"
 	sed 's/^/VCMDQ-L1 # qemu: /' /tmp/qemu.err | head -20
 	summary "$run"
