@@ -107,7 +107,8 @@ check: deps-user deps-kernel
 fuzz: deps-user
 	@$(MAKE) --no-print-directory $(B)/fuzz_engine
 	@mkdir -p $(B)/corpus
-	$(B)/fuzz_engine -max_total_time=$(FUZZ_SECONDS) $(B)/corpus
+	$(B)/fuzz_engine -max_total_time=$(FUZZ_SECONDS) -artifact_prefix=$(B)/ \
+		$(B)/corpus tests/fuzz/seeds
 
 $(B)/insn_count: tests/perf/insn_count.c $(ENGINE) $(EHDRS) | $(B)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ tests/perf/insn_count.c $(ENGINE)

@@ -14,6 +14,9 @@ cd "$top" || exit 1
 B=build
 FUZZ_SECONDS=${FUZZ_SECONDS:-20}
 pass=0 fail=0 skip=0
+# this run's scratch files (check-user may run in several worktrees at once)
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
 
 # Count one TAP stream read from stdin; echo it for the log.
 count() {
@@ -28,23 +31,37 @@ count() {
 	done
 }
 
-# A program that must exit 0 and print at least one result.
+# A TAP program: it must print a plan (1..N) and exactly N results, and
+# exit 0, or non-zero having reported a failure of its own. A signal, or
+# results short of the plan (a crash part way), is a failure even after
+# the program's own "not ok": the verdicts compare against this
+# program's results only.
 run_tap() {
-	local name=$1 out rc before=$((pass + fail + skip))
+	local name=$1 out rc p0=$pass f0=$fail s0=$skip problem
 	shift
 	echo "== $name: $*"
-	out=$(mktemp)
-	"$@" >"$out" 2>&1
+	out=$tmp/run_tap.out
+	# (the shell's own "Segmentation fault" note is replaced by the
+	# verdict below)
+	{ "$@" >"$out" 2>&1; } 2>/dev/null
 	rc=$?
 	count <"$out"
-	rm -f "$out"
-	if [ $rc != 0 ] && [ $fail = 0 ]; then
+	if [ $rc -gt 128 ]; then
+		echo "not ok - $name killed by signal $((rc - 128))"
+		fail=$((fail + 1))
+	elif [ $rc != 0 ] && [ $fail = "$f0" ]; then
 		echo "not ok - $name exited $rc without reporting a failure"
 		fail=$((fail + 1))
-	elif [ $((pass + fail + skip)) = "$before" ]; then
+	fi
+	if [ $((pass + fail + skip)) = $((p0 + f0 + s0)) ]; then
 		echo "not ok - $name reported no results"
 		fail=$((fail + 1))
+		return
 	fi
+	while IFS= read -r problem; do
+		echo "not ok - $name: ${problem#program: }"
+		fail=$((fail + 1))
+	done < <(python3 scripts/tap-plan.py --require-plan "$out")
 }
 
 result() {
@@ -63,12 +80,33 @@ user_tests() {
 	run_tap prop $B/prop_test
 	run_tap harness $B/harness_test
 
+	# run_tap's own verdicts (in a subshell: they do not count here) on
+	# small fake programs, and the VM's plan check on a fixed serial log
+	echo "== run-tests.sh: crash, exit status and plan verdicts on fake TAP programs"
+	f=tests/tools/run-tests
+	{
+		(
+			pass=0 fail=0 skip=0
+			for t in good fail crash-after-fail exit-after-fail short-plan \
+				long-plan no-plan trailing-plan exit-clean silent; do
+				run_tap "$t" sh $f/$t.sh
+			done
+			echo "$pass passed, $fail failed"
+		)
+		echo "== tap-plan.py --serial $f/serial.log: exit $(
+			python3 scripts/tap-plan.py --serial $f/serial.log \
+				>$tmp/serial.out; echo $?)"
+		cat $tmp/serial.out
+	} 2>&1 | diff -u $f/expected - >$tmp/run-tests.diff
+	result $? "run-tests.sh and tap-plan.py verdicts match $f/expected" || true
+	[ -s $tmp/run-tests.diff ] && cat $tmp/run-tests.diff
+
 	echo "== trace-check: expect, forbid, order verdicts on a fixed trace"
 	python3 scripts/trace-check.py tests/tools/trace-check.log \
 		tests/tools/trace-check.trace selftest 2>&1 |
-		diff -u tests/tools/trace-check.expected - >/tmp/trace-check.diff
+		diff -u tests/tools/trace-check.expected - >$tmp/trace-check.diff
 	result $? "trace-check.py verdicts match tests/tools/trace-check.expected" || true
-	[ -s /tmp/trace-check.diff ] && cat /tmp/trace-check.diff
+	[ -s $tmp/trace-check.diff ] && cat $tmp/trace-check.diff
 
 	echo "== guest-report: real-guest verdicts and figures on fixed logs"
 	f=tests/tools/guest-report
@@ -115,9 +153,9 @@ user_tests() {
 		echo "# fixture bench-runs.log (trap,sw-main,stock-11.1)"
 		python3 scripts/guest-report.py bench $f/bench-runs.log /dev/null \
 			/dev/null trap,sw-main,stock-11.1
-	} 2>&1 | diff -u $f/expected - >/tmp/guest-report.diff
+	} 2>&1 | diff -u $f/expected - >$tmp/guest-report.diff
 	result $? "guest-report.py verdicts and figures match $f/expected" || true
-	[ -s /tmp/guest-report.diff ] && cat /tmp/guest-report.diff
+	[ -s $tmp/guest-report.diff ] && cat $tmp/guest-report.diff
 
 	# dmacheck on an image file: each way a read can fail ends in one
 	# result line with the reason (the real guest reads an NVMe this way)
@@ -141,22 +179,77 @@ user_tests() {
 			echo "# dmacheck $c: exit $($B/dmacheck-host $c >$B/dmacheck.out; echo $?)"
 			grep -E '^(not )?ok ' $B/dmacheck.out
 		done
-	} 2>&1 | sed "s|$B/||g" | diff -u $f/dmacheck.expected - >/tmp/dmacheck.diff
+	} 2>&1 | sed "s|$B/||g" | diff -u $f/dmacheck.expected - >$tmp/dmacheck.diff
 	result $? "dmacheck results match $f/dmacheck.expected" || true
-	[ -s /tmp/dmacheck.diff ] && cat /tmp/dmacheck.diff
+	[ -s $tmp/dmacheck.diff ] && cat $tmp/dmacheck.diff
+
+	# bench-vm's JSON and targets: written from a run that passed only
+	echo "== bench-vm-json: figures, targets, no JSON from a failed run"
+	f=tests/tools/bench-vm
+	{
+		for c in "pass 0" "stream-exits 0" "pass 1" "failed 0" "cut 0"; do
+			set -- $c
+			echo "# bench-vm-json.py $1.log $2: exit $(python3 \
+				scripts/bench-vm-json.py $f/$1.log "$2" $B/bench-vm-selftest.json \
+				>$tmp/bench-vm.out; echo $?)"
+			cat $tmp/bench-vm.out
+			[ "$1" = stream-exits ] && python3 -c 'import json, sys
+d = json.load(open(sys.argv[1]))
+print({s: m["trap"] for s, m in d["streams"].items()})' $B/bench-vm-selftest.json
+			[ "$1" = pass ] && [ "$2" = 0 ] && cat $B/bench-vm-selftest.json
+			[ -e $B/bench-vm-selftest.json ] || echo "# no JSON"
+		done
+	} 2>&1 | sed "s|$B/||g" | diff -u $f/expected - >$tmp/bench-vm.diff
+	result $? "bench-vm-json.py figures and targets match $f/expected" || true
+	[ -s $tmp/bench-vm.diff ] && cat $tmp/bench-vm.diff
+
+	# the reliability table: from a log, into a document, and the one in
+	# Documentation/reliability.rst is what its JSON gives
+	echo "== reliability-table: the table from a log, from JSON, in the doc"
+	f=tests/tools/reliability
+	{
+		echo "# from $f/stress.log: exit $(python3 scripts/reliability-table.py \
+			$tmp/rel.json <$f/stress.log >$tmp/rel.out 2>&1; echo $?)"
+		cat $tmp/rel.out $tmp/rel.json
+		cp $f/doc.rst $tmp/doc.rst
+		echo "# --rst into doc.rst: exit $(python3 scripts/reliability-table.py \
+			--rst $tmp/rel.json $tmp/doc.rst 2>&1; echo $?)"
+		cat $tmp/doc.rst
+		cp $f/nomarkers.rst $tmp/nomarkers.rst
+		echo "# --rst into nomarkers.rst: exit $(python3 scripts/reliability-table.py \
+			--rst $tmp/rel.json $tmp/nomarkers.rst 2>&1; echo $?)"
+	} 2>&1 | sed "s|$tmp/||g" | diff -u $f/expected - >$tmp/rel.diff
+	result $? "reliability-table.py tables match $f/expected" || true
+	[ -s $tmp/rel.diff ] && cat $tmp/rel.diff
+	python3 scripts/reliability-table.py --rst Documentation/reliability.json |
+		diff -u - <(sed -n '/^\.\. reliability-table: begin$/,/^\.\. reliability-table: end$/p' \
+			Documentation/reliability.rst) >$tmp/rel-doc.diff
+	result $? "Documentation/reliability.rst's table is reliability-table.py --rst Documentation/reliability.json" || true
+	[ -s $tmp/rel-doc.diff ] && cat $tmp/rel-doc.diff
 
 	echo "== replay goldens"
 	for f in tests/replay/*.q; do
-		$B/vcmdq-bench replay "$f" 2>&1 | diff -u "${f%.q}.out" - >/tmp/replay.diff
+		$B/vcmdq-bench replay "$f" 2>&1 | diff -u "${f%.q}.out" - >$tmp/replay.diff
 		result $? "replay $(basename "$f")" || true
-		[ -s /tmp/replay.diff ] && cat /tmp/replay.diff
+		[ -s $tmp/replay.diff ] && cat $tmp/replay.diff
 	done
 
+	# every seed once, on its own verdict: the reproducers kept there
+	# (msi-order-defect-reproducer: the engine published CONS past a
+	# CMD_SYNC before its MSI) must keep passing
+	echo "== fuzz seeds: replay tests/fuzz/seeds"
+	$B/fuzz_engine tests/fuzz/seeds/* >$tmp/seeds.log 2>&1
+	f=$?
+	[ $f != 0 ] && grep -E "^Running:|invariant broken|ERROR:" $tmp/seeds.log
+	result $f "fuzz_engine replays the $(find tests/fuzz/seeds -type f | wc -l) inputs of tests/fuzz/seeds"
+
+	# The corpus starts from the seeds too (libFuzzer runs them first); a
+	# crash's reproducer lands in $B/ (crash-*, leak-*, timeout-*)
 	echo "== fuzz: ${FUZZ_SECONDS}s over raw queue contents"
 	log=$(mktemp)
 	mkdir -p $B/corpus
 	$B/fuzz_engine -max_total_time="$FUZZ_SECONDS" -print_final_stats=1 \
-		$B/corpus tests/fuzz/seeds >"$log" 2>&1
+		-artifact_prefix=$B/ $B/corpus tests/fuzz/seeds >"$log" 2>&1
 	f=$?
 	grep -E "^stat::number_of_executed_units|invariant broken|ERROR:" "$log"
 	[ $f != 0 ] && tail -40 "$log"

@@ -181,6 +181,9 @@ while IFS= read -r line; do
 	esac
 done < <(grep -a '^VCMDQ-TAP ' "$LOG" | tr -d '\r')
 grep -a '^VCMDQ-FAIL ' "$LOG" | sed "s/^VCMDQ-FAIL /not ok - vm$tag: /" || true
+# a program (or KUnit suite) that died part way reports fewer results than
+# it planned, whatever it reported before
+python3 "$top/scripts/tap-plan.py" --serial "$LOG" | sed "s/^/not ok - vm$tag: /" || true
 [ $n -gt 0 ] || die "the VM reported no test results"
 say "$n results from the VM"
 
