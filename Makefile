@@ -3,10 +3,14 @@
 # vcmdq-sw: everything but the kernel module build (that is ./Kbuild,
 # driven by scripts/vm.sh against the test kernel).
 #
-#   make bench        install what it needs, build, run tools/vcmdq-bench
+#   make bench        the main benchmark: a Linux L2 guest under the patched
+#                     QEMU on the trap path and on vcmdq-sw (and Debian's
+#                     QEMU 11.1.3), then bench-vm, then the engine alone;
+#                     build/bench.json, build/bench.png
+#   make bench-engine only tools/vcmdq-bench (user space)
 #   make bench-vm     the kernel fast path against the trap path in the VM
-#   make bench-guest  a Linux L2 guest under Debian's QEMU 11.1:
-#                     dma_map_benchmark, NVMe latency, exits per unmap
+#   make bench-guest  only the real guest: dma_map_benchmark, NVMe
+#                     latency, exits per unmap (build/bench-guest.json)
 #   make check        install what it needs, run every test (user space and
 #                     the arm64 VM); ends with "N passed, N failed"
 #   make check-user   only the user-space tests (no kernel, no VM)
@@ -36,7 +40,7 @@ BENCH	:= $(addprefix tools/vcmdq-bench/,bench.c harness.c replay.c)
 USER_BINS := $(B)/unit_test $(B)/prop_test $(B)/fuzz_engine $(B)/vcmdq-bench \
 	     $(B)/harness_test
 
-.PHONY: all deps-user deps-kernel bench bench-vm bench-guest check check-user check-vm stress \
+.PHONY: all deps-user deps-kernel bench bench-engine bench-vm bench-guest check check-user check-vm stress \
 	fuzz insn clean
 
 all: $(USER_BINS)
@@ -71,9 +75,13 @@ $(B)/harness_test: tests/unit/harness_test.c tools/vcmdq-bench/harness.c \
 	$(CC) $(CPPFLAGS) $(CFLAGS) -pthread -o $@ tests/unit/harness_test.c \
 		tools/vcmdq-bench/harness.c $(ENGINE) -luring
 
-bench: deps-user
+bench: deps-user deps-kernel
 	@$(MAKE) --no-print-directory $(B)/vcmdq-bench
-	$(B)/vcmdq-bench --json $(B)/bench.json
+	@scripts/bench.sh
+
+bench-engine: deps-user
+	@$(MAKE) --no-print-directory $(B)/vcmdq-bench
+	$(B)/vcmdq-bench --json $(B)/bench-engine.json
 
 bench-vm: deps-kernel
 	@scripts/bench-vm.sh

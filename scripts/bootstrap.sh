@@ -115,9 +115,12 @@ kernel_source() {
 
 kernel_deps() {
 	add_suites
+	# ninja-build, pkgconf, python3-venv: scripts/qemu.sh cross-builds
+	# the patched QEMU (its configure makes a venv from the tree's wheels);
+	# gnuplot-nox draws build/bench.png
 	need_pkgs gcc-aarch64-linux-gnu libc6-dev-arm64-cross ccache rsync bc \
 		bison flex cpio xz-utils kmod python3 libelf-dev libssl-dev \
-		binutils e2fsprogs
+		binutils e2fsprogs ninja-build pkgconf python3-venv gnuplot-nox
 	if ! dpkg-query -W -f='${Status}' qemu-system-arm 2>/dev/null |
 		grep -q 'install ok installed'; then
 		apt_update

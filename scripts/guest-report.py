@@ -25,15 +25,29 @@ figure and fails l2_bench_figures.
 
 Every result of EXPECTED[mode] must be in the log: one that is not (L2
 never booted, a program died before its line) is a "not ok" naming it.
+
+    scripts/guest-report.py check|bench SERIAL_LOG SMMU_TRACE JSON_OUT RUNS
+
+RUNS (comma-separated, e.g. trap,sw-main) are the L2 runs of one L1 boot
+(tests/guest/l1-init.sh): L1 starts each with "VCMDQ-L1 RUN NAME", and the
+results of run NAME are named qemu_NAME_... (l2_dma_integrity becomes
+qemu_NAME_integrity, the other l2_X qemu_NAME_X; "-" and "." become "_").
+Each run's L0 trace window runs from its start to the next run's. A run
+whose path is sw-main is counted by what vcmdq-sw in L1 sent to the SMMU
+(KCMDS), since its commands never pass through QEMU; a run of RUNS that
+is not in the log fails all its expected results. Without RUNS, the log
+is one run of the old form and the names stay l2_X.
 Exit status 0; the TAP lines carry the verdicts.
 """
 import json
+import os
 import re
 import sys
 
-# L1's BDFs 00:01.0, 00:02.0; L2 sees them at 00:03.0 and 00:04.0.
+# L1's BDFs 00:01.0, 00:02.0; L2 sees them at 00:03.0 and 00:04.0, and
+# has an emulated root port at 00:05.0 (tests/guest/l1-init.sh).
 PSIDS = {0x8, 0x10}
-VSIDS = {0x18, 0x20}
+VSIDS = {0x18, 0x20, 0x28}
 GRANULE = {1: "4K", 4: "16K", 16: "64K", 64: "256K"}
 # Published dma_map_benchmark figures on NVIDIA Grace (HW QUEUE series v9
 # cover letter, 2025): 4K unmap, trapped vs on a HW VCMDQ, avg us.
@@ -46,11 +60,50 @@ EXPECTED = {
     "bench": GUEST + ["l2_nvme_latency", "l2_bench_figures"],
 }
 
+# SMMUv3 command opcodes (the kernel's vcmdq_sw_exit prints them in hex,
+# QEMU's smmuv3_cmdq_opcode by name).
+OPS = {0x01: "PREFETCH_CONFIG", 0x02: "PREFETCH_ADDR", 0x03: "CFGI_STE",
+       0x04: "CFGI_STE_RANGE", 0x05: "CFGI_CD", 0x06: "CFGI_CD_ALL",
+       0x10: "TLBI_NH_ALL", 0x11: "TLBI_NH_ASID", 0x12: "TLBI_NH_VA",
+       0x13: "TLBI_NH_VAA", 0x28: "TLBI_S12_VMALL", 0x2a: "TLBI_S2_IPA",
+       0x30: "TLBI_NSNH_ALL", 0x40: "ATC_INV", 0x41: "PRI_RESP", 0x44: "RESUME",
+       0x45: "STALL_TERM", 0x46: "SYNC"}
+
+# More results a run of the sw-main path reports (issue 19).
+SW_MAIN = ["exit_order", "reset", "unknown_sid"]
+
 tap = []
 seen = set()
+# the run whose results are being read (None: a log of one unnamed run)
+cur_run = None
+
+
+def run_id(run):
+    return re.sub(r"[-.]", "_", run)
+
+
+def rename(name, run):
+    """l2_X of run RUN -> qemu_RUN_X (l2_dma_integrity -> qemu_RUN_integrity)."""
+    if run is None:
+        return name
+    base = name[3:] if name.startswith("l2_") else name
+    base = {"dma_integrity": "integrity"}.get(base, base)
+    return f"qemu_{run_id(run)}_{base}"
+
+
+def expected(mode, runs):
+    if runs is None:
+        return EXPECTED[mode]
+    names = []
+    for r in runs:
+        names += [rename(n, r) for n in EXPECTED[mode]]
+        if mode == "check" and r == "sw-main":
+            names += [rename(n, r) for n in SW_MAIN + ["no_module"]]
+    return names
 
 
 def result(ok, name, detail):
+    name = rename(name, cur_run)
     seen.add(name)
     tap.append(f"{'ok' if ok else 'not ok'} - guest: {name}: {detail}")
 
@@ -72,12 +125,29 @@ def parse_log(path):
 
 
 def guest_results(lines):
+    global cur_run
+    run = cur_run
     for _, text in lines:
-        m = re.match(r"^VCMDQ-L[12] ((?:not )?ok) - (\w+): ?(.*)$", text)
+        m = re.match(r"^VCMDQ-L([12]) ((?:not )?ok) - (\w+): ?(.*)$", text)
         if m:
-            result(m.group(1) == "ok", m.group(2), m.group(3))
+            # L1's own results are named already
+            cur_run = run if m.group(1) == "2" else None
+            result(m.group(2) == "ok", m.group(3), m.group(4))
+            cur_run = run
         elif re.match(r"^VCMDQ-L[12] # ", text):
             tap.append("# " + text.split(" # ", 1)[1])
+
+
+def split_runs(lines):
+    """[(run, lines)] by L1's "RUN NAME" lines; what comes before the first
+    one (L1's boot, the floor, no_module) is run None."""
+    out = [(None, [])]
+    for stamp, text in lines:
+        m = re.match(r"^VCMDQ-L1 RUN (\S+)$", text)
+        if m:
+            out.append((m.group(1), []))
+        out[-1][1].append((stamp, text))
+    return out
 
 
 def l2_start(lines):
@@ -87,13 +157,17 @@ def l2_start(lines):
     return None
 
 
-def check_trace(lines, trace_path):
-    start = l2_start(lines)
-    l1 = {}
+def check_trace(lines, trace_path, end=float("inf"), sw=False, start=None):
+    start = l2_start(lines) if start is None else start
+    l1, kcmds = {}, None
     for _, text in lines:
         m = re.match(r"^VCMDQ-L1 (L2TLBI|L2CMDS) (\d+)$", text)
         if m:
             l1[m.group(1)] = int(m.group(2))
+        elif text.startswith("VCMDQ-L1 KCMDS "):
+            kcmds = {k: int(v) for k, v in kv(text).items()}
+        elif text.startswith(("VCMDQ-L1 KEXITS", "VCMDQ-L1 QOPS")):
+            l1[text.split()[1]] = text.split()[2:]
     if start is None:
         result(False, "l2_trace_vmid", "L1 never started L2")
         result(False, "l2_trace_count", "L1 never started L2")
@@ -103,7 +177,7 @@ def check_trace(lines, trace_path):
         with open(trace_path, errors="replace") as f:
             for raw in f:
                 m = re.match(r"^\d+@(\d+\.\d+):(\w+) ?(.*)$", raw.rstrip("\n"))
-                if not m or float(m.group(1)) < start:
+                if not m or not start <= float(m.group(1)) < end:
                     continue
                 event, args = m.group(2), m.group(3)
                 a = kv(args)
@@ -131,12 +205,72 @@ def check_trace(lines, trace_path):
            f" (L1's pSIDs {sorted(hex(s) for s in PSIDS)}; L2's vSIDs"
            f" {sorted(hex(s) for s in VSIDS)} must never reach L0)")
     vmid = host[0] if len(host) == 1 else None
+    if sw:
+        exit_order(l1, kcmds)
+        # sw-main: the guest's commands go from its queue to the SMMU in
+        # vcmdq-sw (KCMDS: what the kernel's batches carried), none
+        # through QEMU's CMDQ emulation (L2TLBI 0); every TLBI_NH_VA at L0
+        # is one range invalidation with the host VMID
+        k = kcmds or {}
+        ok = (kcmds is not None and k.get("cmds", 0) > 0 and k.get("failed") == 0
+              and k.get("errors", 0) == 0
+              and k.get("lost") == 0 and l1.get("L2TLBI") == 0 and tlbi > 0
+              and inval.get(vmid) == tlbi and tlbi <= k["cmds"])
+        result(ok, "l2_trace_count",
+               f"vcmdq-sw sent {k.get('cmds')} commands in {k.get('batches')} batches"
+               f" ({k.get('failed')} failed, {k.get('errors', 0)} CERROR, {k.get('exits')} exits to"
+               f" QEMU, trace lost"
+               f" {k.get('lost')}); QEMU's CMDQ saw {l1.get('L2TLBI')} TLBI_NH_VA;"
+               f" L0 executed {tlbi} TLBI_NH_VA, {inval.get(vmid, 0)} range invalidations"
+               f" with the host VMID")
+        return
     want = l1.get("L2TLBI")
     ok = want is not None and want > 0 and tlbi == want and inval.get(vmid) == want
     result(ok, "l2_trace_count",
            f"L2 issued {want} TLBI_NH_VA to its vSMMU (of {l1.get('L2CMDS')} commands);"
            f" L0 executed {tlbi} TLBI_NH_VA, {inval.get(vmid, 0)} range invalidations"
            f" with the host VMID")
+
+
+def reset_result(run, seg, results):
+    """qemu_RUN_reset: after L2 rebooted (QEMU reset the vSMMU, the queue
+    was torn down and made again) every check of the second boot passed,
+    the queue carried commands again, and once QEMU exited vcmdq_sw.ko
+    held no reference (nothing leaked)."""
+    global cur_run
+    bad = [t.split(" - guest: ", 1)[1].split(":")[0] for t in results
+           if t.startswith("not ok")]
+    good = [t for t in results if t.startswith("ok")]
+    ref = next((text.split()[3] for _, text in seg
+                if text.startswith("VCMDQ-L1 MODREF vcmdq_sw ")), None)
+    need = {rename(n, run + "-reset") for n in ("l2_boot", "l2_dma_integrity", "l2_trace_count")}
+    have = {t.split(" - guest: ", 1)[1].split(":")[0] for t in good}
+    # (a run off the sw-main path may have no module loaded at all: "-")
+    ok = not bad and need <= have and (ref == "0" or (ref == "-" and run != "sw-main"))
+    cur_run = run
+    result(ok, "reset", f"second boot after a reset: {len(good)} ok, failed {bad or 'none'},"
+           f" missing {sorted(need - have) or 'none'}; vcmdq_sw references after QEMU"
+           f" exited: {ref}")
+    cur_run = None
+
+
+def exit_order(l1, kcmds):
+    """sw-main: the commands vcmdq-sw stopped at (vcmdq_sw_exit, ring
+    order) are exactly the ones QEMU ran, in the same order; some are
+    CFGI_STE/CFGI_CD, and invalidations went to the SMMU in the same run."""
+    if "KEXITS" not in l1 or "QOPS" not in l1:
+        result(False, "exit_order", "L1 printed no KEXITS/QOPS (no vcmdq_sw trace)")
+        return
+    kx = [OPS.get(int(o, 16), o) for o in l1["KEXITS"]]
+    qo = l1["QOPS"]
+    cfgi = sum(1 for o in kx if o.startswith("CFGI_"))
+    first = next((i for i, (a, b) in enumerate(zip(kx, qo)) if a != b), min(len(kx), len(qo)))
+    ok = kx == qo and cfgi > 0 and (kcmds or {}).get("cmds", 0) > 0
+    result(ok, "exit_order",
+           f"{len(kx)} commands exited ({cfgi} CFGI), QEMU ran {len(qo)}"
+           + ("" if kx == qo else f", first difference at #{first}:"
+              f" exited {kx[first:first + 3]}, QEMU {qo[first:first + 3]}")
+           + f"; {(kcmds or {}).get('cmds', 0)} commands to the SMMU meanwhile")
 
 
 def bench(lines, out):
@@ -218,18 +352,147 @@ def bench(lines, out):
            + why)
 
 
+def bench_runs(segs, runs, out):
+    """bench of several runs: one row set per run, the L1 floor, the table
+    with the runs side by side; JSON_OUT only if every run gave figures."""
+    global cur_run
+    floor = {}
+    for _, text in segs[0][1]:
+        if text.startswith("VCMDQ-L1 FLOOR "):
+            floor[text.split()[2]] = kv(text)
+
+    def mk(r):
+        return {"granule": GRANULE.get(int(r["granule"]), r["granule"]),
+                "granule_pages": int(r["granule"]), "threads": int(r["threads"]),
+                "map_avg_us": float(r["map_avg"]), "map_sd_us": float(r["map_sd"]),
+                "unmap_avg_us": float(r["unmap_avg"]), "unmap_sd_us": float(r["unmap_sd"]),
+                "unmap_us": {"avg": float(r["unmap_avg"]), "sd": float(r["unmap_sd"])},
+                "unmaps": int(r["unmaps"])}
+
+    paths, nvmes, complete = {}, {}, True
+    for run, seg in segs[1:]:
+        rows, exits, nvme = {}, {}, None
+        for _, text in seg:
+            if text.startswith("VCMDQ-L2 RUN "):
+                rows[text.split()[2]] = kv(text)
+            elif text.startswith("VCMDQ-L1 EXITS "):
+                exits[text.split()[2]] = kv(text)
+            elif text.startswith("VCMDQ-L2 VCMDQ-BENCH "):
+                nvme = json.loads(text.split(" ", 2)[2])["nvme_4k_read_us"]
+
+        def count(name):
+            v = exits.get(name, {}).get("user")
+            return int(v) if v is not None and re.fullmatch(r"-?\d+", v) else None
+
+        null, data, no_exits = count("null"), [], []
+        for name, r in rows.items():
+            d = mk(r)
+            n = count(name)
+            if n is not None and null is not None and d["unmaps"] > 0:
+                d["exits_user"] = n - null
+                d["exits_per_unmap"] = round(d["exits_user"] / d["unmaps"], 3)
+            else:
+                no_exits.append(name)
+            if nvme:
+                d["nvme_4k_read_us"] = {"p50": nvme["p50"], "p99": nvme["p99"]}
+            data.append(d)
+        paths[run], nvmes[run] = data, nvme
+        cur_run = run
+        why = ""
+        if null is None:
+            why += f"; empty window's exits {exits.get('null', {}).get('user', 'missing')}"
+        if no_exits:
+            why += "; no exits per unmap for " + ", ".join(no_exits)
+        if not nvme:
+            why += "; no NVMe latency"
+        ok = bool(data) and not no_exits and nvme is not None
+        complete = complete and ok
+        result(ok, "l2_bench_figures", f"{len(data)} L2 runs, NVMe latency"
+               f" {'yes' if nvme else 'missing'}" + why)
+        cur_run = None
+    missing = [r for r in runs if r not in paths]
+    fl = {(d["granule_pages"], d["threads"]): d for d in (mk(r) for r in floor.values())}
+
+    order = [r for r in runs if r in paths]
+    print("dma_map_benchmark unmap per path (L2 under L1's QEMU): avg +- sd in us and"
+          " the L1 VMM's user exits per unmap; floor = the same unmap issued directly in L1")
+    print(f"{'granule':>8} {'thr':>3} " + " ".join(f"{r:>24}" for r in order)
+          + f" {'floor':>14}")
+    keys = sorted({(d["granule_pages"], d["threads"]) for r in order for d in paths[r]},
+                  key=lambda k: (k[1], k[0]))
+    for k in keys:
+        cells = []
+        for r in order:
+            d = next((d for d in paths[r] if (d["granule_pages"], d["threads"]) == k), None)
+            cells.append(f"{d['unmap_avg_us']:7.1f} +- {d['unmap_sd_us']:<6.1f} {d.get('exits_per_unmap', float('nan')):5.2f}"
+                         if d else "-")
+        f_ = fl.get(k)
+        fu = f"{f_['unmap_avg_us']:.1f} +- {f_['unmap_sd_us']:.1f}" if f_ else "-"
+        print(f"{GRANULE.get(k[0], k[0]):>8} {k[1]:>3} " + " ".join(f"{c:>24}" for c in cells)
+              + f" {fu:>14}")
+    for r in order:
+        n = nvmes[r]
+        if n:
+            print(f"NVMe 4K O_DIRECT read in L2 (strict), {r}: p50 {n['p50']} us,"
+                  f" p99 {n['p99']} us over {n['reads']} reads")
+    print(f"Grace, published (4K unmap avg): trap {GRACE[1]['trap']} us, HW VCMDQ"
+          f" {GRACE[1]['hw_vcmdq']} us; 2 threads {GRACE[2]['trap']} / {GRACE[2]['hw_vcmdq']} us")
+    if complete and not missing:
+        data = {
+            "description": "dma_map_benchmark (avg and sd as the tool prints them, us) in an "
+                           "L2 Linux guest under QEMU in L1 (accel vSMMU) per path, and "
+                           "directly in L1 on the same SMMU (l1_floor); exits are the L1 "
+                           "VMM's user-space exits (KVM mmio_exit_user) per unmap",
+            "paths": paths,
+            "l1_floor": [mk(r) for r in floor.values()],
+            "nvme_4k_read_us": nvmes,
+            "grace_published_us": GRACE,
+        }
+        # a failed run writes nothing: the file appears whole or not at all
+        tmp = out if out == "/dev/null" else out + ".tmp"
+        with open(tmp, "w") as f:
+            json.dump(data, f, indent=1)
+            f.write("\n")
+        if tmp != out:
+            os.replace(tmp, out)
+        print(f"written to {out}")
+    else:
+        print(f"no figures written: {', '.join(missing) or 'no run'} missing"
+              if missing else "no figures written: a run gave no complete figures")
+
+
 def main():
-    if len(sys.argv) != 5 or sys.argv[1] not in ("check", "bench"):
+    if len(sys.argv) not in (5, 6) or sys.argv[1] not in ("check", "bench"):
         print(__doc__.strip().splitlines()[2].strip(), file=sys.stderr)
         return 2
-    mode, log, trace, out = sys.argv[1:]
+    global cur_run
+    mode, log, trace, out = sys.argv[1:5]
     lines = parse_log(log)
-    guest_results(lines)
-    if mode == "check":
-        check_trace(lines, trace)
+    if len(sys.argv) == 5:
+        runs = None
+        guest_results(lines)
+        if mode == "check":
+            check_trace(lines, trace)
+        else:
+            bench(lines, out)
     else:
-        bench(lines, out)
-    for name in EXPECTED[mode]:
+        runs = [r for r in sys.argv[5].split(",") if r]
+        segs = split_runs(lines)
+        guest_results(segs[0][1])
+        for i, (run, seg) in enumerate(segs[1:], 1):
+            cur_run = run
+            mark = len(tap)
+            guest_results(seg)
+            if mode == "check":
+                end = segs[i + 1][1][0][0] if i + 1 < len(segs) else float("inf")
+                check_trace(seg, trace, end, run.split("-reset")[0] == "sw-main",
+                            seg[0][0] if run.endswith("-reset") else None)
+            cur_run = None
+            if run.endswith("-reset"):
+                reset_result(run[:-len("-reset")], seg, tap[mark:])
+        if mode == "bench":
+            bench_runs(segs, runs, out)
+    for name in expected(mode, runs):
         if name not in seen:
             result(False, name, f"missing from the log (a {mode} run reports it)")
     for t in tap:

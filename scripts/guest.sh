@@ -1,16 +1,23 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# The real-guest rig: Linux 7.2 as the L2 guest under Debian's QEMU 11.1
-# (sid, arm64) running in L1, with the accelerated vSMMU (accel=on,
-# iommufd), an assigned e1000e and an assigned NVMe whose disk holds a
-# known pattern. One L0 boot.
+# The real-guest rig: Linux 7.2 as the L2 guest under QEMU in L1, with the
+# accelerated vSMMU (accel=on, iommufd), an assigned e1000e and an
+# assigned NVMe whose disk holds a known pattern. One L0 boot, several L2
+# runs in it (GUEST_RUNS, comma-separated):
+#   trap        the patched QEMU (scripts/qemu.sh), the trap path
+#   sw-main     the patched QEMU with cmdq=sw: the main CMDQ in vcmdq_sw.ko
+#   stock-11.1  Debian's QEMU 11.1.3 (sid, arm64), the reference row
+# VCMDQ_QEMU_PATCHES=DIR: build the series in DIR instead of patches/qemu;
+# VCMDQ_QEMU_BIN=FILE: use that arm64 binary as the patched QEMU.
 #
-#   scripts/guest.sh check   L0 and L1 QEMU trace the SMMU; results are
-#                            TAP lines (l2_boot, l2_smmu_probe,
-#                            l2_dma_integrity, l2_dma_map_benchmark,
-#                            l2_trace_vmid, l2_trace_count)
-#   scripts/guest.sh bench   tracing off; dma_map_benchmark over granules
+#   scripts/guest.sh check   runs trap,sw-main; L0 and L1 QEMU trace the
+#                            SMMU; results are TAP lines qemu_RUN_boot,
+#                            _smmu_probe, _integrity, _dma_map_benchmark,
+#                            _trace_vmid, _trace_count per run, and
+#                            qemu_sw_main_no_module
+#   scripts/guest.sh bench   runs trap,sw-main,stock-11.1; tracing off;
+#                            dma_map_benchmark over granules
 #                            4K..256K and 1/2 threads in L2 and directly in
 #                            L1 (the floor), NVMe 4K read latency, exits per
 #                            unmap; writes build/bench-guest.json and prints
@@ -30,10 +37,28 @@ mode=${1:-check}
 case "$mode" in check | bench | delivery) ;; *) echo "usage: $0 check|bench|delivery" >&2; exit 2 ;; esac
 top=$(cd "$(dirname "$0")/.." && pwd)
 CACHE=${VCMDQ_CACHE:-$HOME/.cache/vcmdq-sw}
-TIMEOUT=${GUEST_TIMEOUT:-400}
+# The L2 runs of one L1 boot (tests/guest/l1-init.sh): the patched QEMU on
+# the trap path and with the main CMDQ in vcmdq-sw; bench adds Debian's
+# QEMU 11.1.3 as the reference row.
+case "$mode" in
+bench) RUNS=${GUEST_RUNS:-trap,sw-main,stock-11.1} ;;
+check) RUNS=${GUEST_RUNS:-trap,sw-main} ;;
+delivery) RUNS=${GUEST_RUNS:-trap} ;;
+esac
+# check: this run's L2 reboots once (qemu_sw_main_reset)
+RESET=
+[ "$mode" = check ] && RESET=${GUEST_RESET-sw-main}
+nruns=$(echo "$RUNS" | tr , '\n' | wc -l)
+[ -z "$RESET" ] || nruns=$((nruns + 1))
+# L1 kills an L2 run after L2_TIMEOUT s and goes on with the next one; L0
+# is killed after TIMEOUT s
+case "$mode" in bench) L2_TIMEOUT=${GUEST_L2_TIMEOUT:-600} ;; *) L2_TIMEOUT=${GUEST_L2_TIMEOUT:-240} ;; esac
+TIMEOUT=${GUEST_TIMEOUT:-$((150 + (L2_TIMEOUT + 10) * nruns))}
 CROSS=aarch64-linux-gnu-
 SYSROOT=$CACHE/sysroot
-W=$CACHE/guest-$mode
+# GUEST_DIR: this run's work directory (two runs at once, from two work
+# trees, each need their own)
+W=${GUEST_DIR:-$CACHE/guest-$mode}
 # The planted one-byte corruption the integrity check must find (LBA).
 CORRUPT_LBA=12345
 
@@ -55,6 +80,34 @@ say "using $KOUT"
 step=l1-qemu
 QROOT=$("$top/scripts/l1-qemu.sh")/root || die "could not get sid's QEMU"
 say "using $QROOT"
+
+# The patched QEMU (patches/qemu/ on QEMU's tree, scripts/qemu.sh), beside
+# Debian's in L1 with the same libraries. VCMDQ_QEMU_PATCHES=DIR builds a
+# series from elsewhere; VCMDQ_QEMU_BIN=FILE takes a binary built
+# elsewhere (e.g. by scripts/qemu.sh --tree DIR).
+step=qemu
+if [ -n "${VCMDQ_QEMU_BIN:-}" ]; then
+	QBIN=$VCMDQ_QEMU_BIN
+	[ -x "$QBIN" ] || die "VCMDQ_QEMU_BIN=$QBIN is not an executable"
+else
+	QBIN=$("$top/scripts/qemu.sh") || die "building the patched QEMU failed (see above)"
+fi
+say "using $QBIN"
+
+# vcmdq_sw.ko and kvm_shadow_doorbell.ko for L1 (the base kernel), built
+# from this tree as scripts/vm.sh builds them
+step=module
+MO=$W/modules
+rm -rf "$MO" && mkdir -p "$MO"
+make -s -C "$KOUT" M="$top" MO="$MO" ARCH=arm64 \
+	CROSS_COMPILE="ccache $CROSS" modules >"$W/module.log" 2>&1 || {
+	cat "$W/module.log"
+	die "module build failed"
+}
+for m in vcmdq_sw kvm_shadow_doorbell; do
+	[ -f "$MO/$m.ko" ] || die "no $m.ko in $MO"
+done
+say "built vcmdq_sw.ko, kvm_shadow_doorbell.ko"
 
 step=tools
 HDR=$W/headers
@@ -78,7 +131,7 @@ newroot() { # DIR
 	cp "$SYSROOT/bin/busybox" "$1/bin/"
 	local a
 	for a in sh mount cat echo poweroff sleep ls grep sed dmesg tr awk cut \
-		head mkfifo readlink basename stty wc uname; do
+		head mkfifo readlink basename stty wc uname timeout insmod reboot; do
 		ln -sf busybox "$1/bin/$a"
 	done
 	cp "$W/dma_map_benchmark" "$W/dmacheck" "$top/tests/guest/bench-lib.sh" "$1/bin/"
@@ -90,7 +143,7 @@ cp "$top/tests/guest/l2-init.sh" "$L2R/init"
 chmod +x "$L2R/init"
 # The payload: what L1 needs to run the L2 guest.
 P=$W/payload
-rm -rf "$P" && mkdir -p "$P"/{l2,usr/bin,lib,share}
+rm -rf "$P" && mkdir -p "$P"/{l2,usr/bin,lib,share,modules}
 pack "$L2R" "$P/l2/initramfs.cpio"
 cp "$IMAGE" "$P/l2/Image"
 echo $CORRUPT_LBA >"$P/l2/corrupt-lba"
@@ -99,11 +152,13 @@ cp "$KOUT/include/config/kernel.release" "$P/l2/kernel-release"
 cp "$QROOT/bin/qemu-system-aarch64" "$P/usr/bin/"
 cp "$QROOT"/lib/* "$P/lib/"
 cp "$QROOT"/share/* "$P/share/"
+cp "$QBIN" "$P/usr/bin/qemu-vcmdq"
+cp "$MO/vcmdq_sw.ko" "$MO/kvm_shadow_doorbell.ko" "$P/modules/"
 L1R=$W/l1root
 newroot "$L1R"
 cp "$top/tests/guest/l1-init.sh" "$L1R/init"
 chmod +x "$L1R/init"
-say "payload $(du -sh "$P" | cut -f1): L2 kernel and initramfs, QEMU $(cat "$QROOT/share/qemu-version") + libraries, UEFI"
+say "payload $(du -sh "$P" | cut -f1): L2 kernel and initramfs, QEMU $(cat "$QROOT/share/qemu-version") and the patched QEMU + libraries, UEFI, modules"
 
 # How the payload reaches L1. initramfs (the default): in L1's initramfs,
 # uncompressed: as fast as a gzipped one or a virtio disk to L2's /init
@@ -121,7 +176,7 @@ payload() { # initramfs|initramfs-gz|9p|disk
 		cp -a "$P"/. "$r"/ ;;
 	9p | disk)
 		mkdir -p "$r/payload"
-		for d in l2 usr lib share; do ln -s "payload/$d" "$r/$d"; done ;;
+		for d in l2 usr lib share modules; do ln -s "payload/$d" "$r/$d"; done ;;
 	esac
 	case "$1" in
 	initramfs) pack "$r" "$W/l1.cpio"; l1_initrd=$W/l1.cpio ;;
@@ -158,7 +213,7 @@ boot() { # MODE PAYLOAD
 	rm -f "$LOG" "$TRACE"
 	[ "$1" = check ] && trace=(-trace 'smmuv3_cmdq*' -trace 'smmu_iotlb_inv*'
 		-trace smmuv3_range_inval -D "$TRACE" -msg timestamp=on)
-	say "booting L0 (TCG, timeout ${TIMEOUT}s): L1 -> QEMU 11.1 -> L2 ($1, payload $2)"
+	say "booting L0 (TCG, timeout ${TIMEOUT}s): L1 -> QEMU -> L2 ($1, runs $RUNS, payload $2)"
 	start=$(date +%s.%N)
 	echo "$start L0-START" >"$LOG"
 	set +e
@@ -171,7 +226,7 @@ boot() { # MODE PAYLOAD
 		-drive file="$IMG",if=none,id=nvm,format=raw,readonly=on \
 		-device nvme,serial=vcmdq-sw,drive=nvm,bus=pcie.0,addr=0x2 \
 		"${l1_dev[@]}" -kernel "$IMAGE" -initrd "$l1_initrd" \
-		-append "console=ttyAMA0 loglevel=4 printk.time=1 panic=-1 rdinit=/init iommu.passthrough=1 arm_smmu_v3.test_viommu_without_s2fwb=1 initcall_blacklist=e1000_init_module,nvme_init vcmdq.mode=$1 vcmdq.payload=$2" \
+		-append "console=ttyAMA0 loglevel=4 printk.time=1 panic=-1 rdinit=/init iommu.passthrough=1 arm_smmu_v3.test_viommu_without_s2fwb=1 initcall_blacklist=e1000_init_module,nvme_init vcmdq.mode=$1 vcmdq.payload=$2 vcmdq.runs=$RUNS vcmdq.reset=$RESET vcmdq.l2timeout=$L2_TIMEOUT" \
 		"${trace[@]}" </dev/null 2>&1 |
 		python3 -u -c 'import re, sys, time
 # progress on stderr: what L1 and L2 report as they go
@@ -185,9 +240,19 @@ for l in sys.stdin:
 	rc=${PIPESTATUS[0]}
 	set -e
 	say "QEMU exited $rc after $(echo "$(date +%s.%N) - $start" | bc | cut -d. -f1)s; serial log $LOG"
-	[ "$rc" = 124 ] && { tail -20 "$LOG"; die "timed out after ${TIMEOUT}s"; }
-	grep -q 'VCMDQ-L[12] DONE' "$LOG" ||
-		{ tail -30 "$LOG"; die "L1 did not reach the end (boot failure or panic)"; }
+	# L1's own end (an L2's DONE is forwarded too, after each run). A
+	# boot that did not get there still has its results read (what is
+	# missing fails by name), then the script fails.
+	boot_failed=
+	if [ "$rc" = 124 ]; then
+		tail -20 "$LOG"
+		boot_failed="timed out after ${TIMEOUT}s"
+	elif ! grep -q '^[0-9.]* VCMDQ-L1 DONE' "$LOG"; then
+		tail -30 "$LOG"
+		boot_failed="L1 did not reach the end (boot failure, hang or panic)"
+	fi
+	[ -z "$boot_failed" ] || say "ERROR: $boot_failed"
+	[ "$mode" != delivery ] || [ -z "$boot_failed" ] || die "$boot_failed"
 }
 
 if [ "$mode" = delivery ]; then
@@ -215,4 +280,5 @@ boot "$mode" "${L1_PAYLOAD:-initramfs}"
 
 step=results
 mkdir -p "$top/build"
-python3 "$top/scripts/guest-report.py" "$mode" "$LOG" "$TRACE" "$top/build/bench-guest.json"
+python3 "$top/scripts/guest-report.py" "$mode" "$LOG" "$TRACE" "$top/build/bench-guest.json" "$RUNS"
+[ -z "$boot_failed" ] || die "$boot_failed"

@@ -51,7 +51,8 @@ base) frags+=("$top/tests/kconfig/guest.config") ;;
 debug) frags+=("$top/tests/kconfig/debug.config") ;;
 *) die "unknown variant '$variant' (base|debug)" ;;
 esac
-mapfile -t patches < <(find "$top/patches" -name '*.patch' 2>/dev/null | sort)
+# patches/*.patch only: patches/qemu/ is QEMU's series (scripts/qemu.sh)
+mapfile -t patches < <(find "$top/patches" -maxdepth 1 -name '*.patch' 2>/dev/null | sort)
 
 phash=$( { cat "$PRISTINE/.extracted"; [ ${#patches[@]} = 0 ] ||
 	cat "${patches[@]}"; } | sha256sum | cut -c1-16)

@@ -40,6 +40,10 @@ case "$qver" in
 esac
 key=$(printf '%s-%s' "$qver" "$ever" | tr ':~+' '___')
 OUT=$CACHE/l1-qemu/$key
+# scripts/guest.sh and scripts/qemu.sh may both ask at once
+mkdir -p "$CACHE/l1-qemu"
+exec 9>"$CACHE/l1-qemu/.lock"
+flock 9
 if [ -f "$OUT/.done" ]; then
 	say "cached: QEMU $qver, firmware $ever ($OUT)"
 	echo "$OUT"

@@ -127,6 +127,32 @@ user_tests() {
 			python3 scripts/guest-report.py bench $f/$log.log /dev/null /dev/null |
 				grep -E '^(not )?ok '
 		done
+		# runs: one L1 boot, L2 runs trap and sw-main (results per
+		# run, trace windows per run); bench-runs: stock-11.1 asked
+		# for but never ran, so its results fail and no figures
+		echo "# fixture runs.log (trap,sw-main)"
+		python3 scripts/guest-report.py check $f/runs.log $f/runs.trace \
+			/dev/null trap,sw-main
+		# sw-main whose commands all went through QEMU (a silent fall
+		# back to the trap path) must fail its trace count
+		echo "# fixture runs-fallback.log (trap,sw-main)"
+		python3 scripts/guest-report.py check $f/runs-fallback.log \
+			$f/runs.trace /dev/null trap,sw-main | grep sw_main_trace_count
+		# QEMU ran the exited commands in another order than the ring's
+		echo "# fixture runs-reorder.log (trap,sw-main)"
+		python3 scripts/guest-report.py check $f/runs-reorder.log \
+			$f/runs.trace /dev/null trap,sw-main | grep sw_main_exit_order
+		# sw-main's L2 rebooted: its second boot's checks, and the
+		# module's references once QEMU exited (leak: one left)
+		for log in runs-reset runs-reset-leak; do
+			echo "# fixture $log.log (trap,sw-main)"
+			python3 scripts/guest-report.py check $f/$log.log \
+				$f/runs-reset.trace /dev/null trap,sw-main |
+				grep -E 'sw_main_reset'
+		done
+		echo "# fixture bench-runs.log (trap,sw-main,stock-11.1)"
+		python3 scripts/guest-report.py bench $f/bench-runs.log /dev/null \
+			/dev/null trap,sw-main,stock-11.1
 	} 2>&1 | diff -u $f/expected - >$tmp/guest-report.diff
 	result $? "guest-report.py verdicts and figures match $f/expected" || true
 	[ -s $tmp/guest-report.diff ] && cat $tmp/guest-report.diff
@@ -268,7 +294,7 @@ streamed() {
 # kernel; scripts/guest.sh).
 guest_run() {
 	echo "== real guest: L2 Linux under QEMU 11.1 (accel vSMMU), e1000e + NVMe assigned"
-	streamed guest-check '^(kernel|l1-qemu|tools|initramfs|disk|vm):' \
+	streamed guest-check '^(kernel|l1-qemu|qemu|module|tools|initramfs|disk|vm):' \
 		'^(not )?ok |^# ' scripts/guest.sh check
 }
 

@@ -25,10 +25,17 @@ done_() { say DONE; poweroff -f; }
 
 mode=check
 payload=initramfs
+runs=
+reset_run=
+# seconds one L2 run may take before its QEMU is killed (then the next run)
+l2timeout=600
 for a in $(cat /proc/cmdline); do
 	case "$a" in
 	vcmdq.mode=*) mode=${a#vcmdq.mode=} ;;
 	vcmdq.payload=*) payload=${a#vcmdq.payload=} ;;
+	vcmdq.runs=*) runs=${a#vcmdq.runs=} ;;
+	vcmdq.reset=*) reset_run=${a#vcmdq.reset=} ;;
+	vcmdq.l2timeout=*) l2timeout=${a#vcmdq.l2timeout=} ;;
 	esac
 done
 # QEMU, its libraries, the firmware and the L2 kernel and initramfs are in
@@ -73,8 +80,6 @@ for d in $E1000E $NVME; do
 done
 ls /dev/vfio/devices/ | sed 's/^/VCMDQ-L1 # vfio cdev: /'
 
-trace=
-[ "$mode" = check ] && trace="-trace smmuv3_cmdq_opcode -D /tmp/l1-qemu-trace.log"
 # The VM's KVM debugfs directory, once QEMU created it.
 kvmdir() { ls -d /sys/kernel/debug/kvm/*-* 2>/dev/null | head -1; }
 # NAME begin|end: the user and kernel MMIO exit counters, "-" if unreadable
@@ -86,54 +91,190 @@ snap() {
 }
 isnum() { case "$1" in '' | *[!0-9]*) return 1 ;; esac; }
 
+# The L2 runs, one QEMU after the other on the same two assigned devices
+# (vcmdq.runs=, comma-separated; without it the one run of Debian's QEMU):
+#   stock-11.1  Debian's QEMU 11.1.3 (/usr/bin/qemu-system-aarch64), the
+#               trap path: every command through QEMU's emulated CMDQ
+#   trap        the patched QEMU (/usr/bin/qemu-vcmdq), the same trap path
+#   sw-main     the patched QEMU with cmdq=sw: the main CMDQ runs in the
+#               kernel (vcmdq_sw.ko), QEMU sees only exited commands
+# Each run starts with "VCMDQ-L1 RUN NAME"; scripts/guest-report.py names
+# its results qemu_NAME_... (l2_... for a log without RUN lines).
+qemu_of() { # RUN: the binary and the SMMU's properties
+	case "$1" in
+	stock-11.1) echo "/usr/bin/qemu-system-aarch64 accel=on" ;;
+	trap) echo "/usr/bin/qemu-vcmdq accel=on" ;;
+	sw-main) echo "/usr/bin/qemu-vcmdq accel=on,cmdq=sw" ;;
+	*) return 1 ;;
+	esac
+}
+
 mkfifo /tmp/l2.in
 exec 3<>/tmp/l2.in
-start=$(cut -d' ' -f1 /proc/uptime)
-say "# starting L2 at ${start}s"
-# shellcheck disable=SC2086 # $trace is two options or none
-{ /usr/bin/qemu-system-aarch64 \
-	-M virt,accel=kvm,gic-version=3 -cpu host -smp $L2_CPUS -m 256M \
-	-bios /share/QEMU_EFI.fd -kernel /l2/Image -initrd /l2/initramfs.cpio \
-	-append "console=ttyAMA0 quiet panic=-1 rdinit=/init iommu.strict=1 vcmdq.mode=$mode vcmdq.corrupt=$(cat /l2/corrupt-lba) vcmdq.kver=$(cat /l2/kernel-release) vcmdq.cpus=$L2_CPUS" \
-	-display none -serial stdio -monitor none -nic none -no-reboot \
-	-object iommufd,id=iommufd0 \
-	-device arm-smmuv3,primary-bus=pcie.0,id=smmuv3.0,accel=on \
-	-device vfio-pci,host=$E1000E,bus=pcie.0,addr=0x3,iommufd=iommufd0 \
-	-device vfio-pci,host=$NVME,bus=pcie.0,addr=0x4,iommufd=iommufd0 \
-	$trace </tmp/l2.in 2>/tmp/qemu.err; echo $? >/tmp/qemu.rc; } | tr -d '\r' |
-while IFS= read -r l; do
-	case "$l" in
-	*"VCMDQ-L2 MARK "*)
-		# (UEFI leaves terminal escapes in front of L2's first line)
-		l="VCMDQ-L2 ${l#*VCMDQ-L2 }"
-		set -- $l
-		snap "$4" "$3"
-		if [ "$3" = end ]; then
-			read -r u0 k0 <"/tmp/snap.$4.begin"
-			read -r u1 k1 <"/tmp/snap.$4.end"
-			# an unreadable counter is no count (guest-report.py
-			# fails the run), never a difference of two defaults
-			if isnum "$u0" && isnum "$u1" && isnum "$k0" && isnum "$k1"; then
-				say "EXITS $4 user=$((u1 - u0)) kernel=$((k1 - k0))"
-			else
-				say "EXITS $4 user=unreadable kernel=unreadable"
-				say "# $4: KVM exit counters unreadable (${k:-no VM directory in /sys/kernel/debug/kvm})"
+T=/sys/kernel/tracing
+# What the run's commands did (check mode), since the last summary:
+# TLBI_NH_VA and commands QEMU's CMDQ ran (its trace, from line
+# /tmp/qfrom.RUN on), what vcmdq-sw sent to the SMMU (tracefs, then
+# cleared), the commands that exited and the ones QEMU ran.
+summary() { # RUN
+	[ "$mode" = check ] || return 0
+	qt=/tmp/l1-qemu-trace.$1.log
+	from=$(cat "/tmp/qfrom.$1" 2>/dev/null || echo 1)
+	tail -n +"$from" "$qt" >/tmp/qt.part 2>/dev/null
+	echo $(( $(wc -l <"$qt") + 1 )) >"/tmp/qfrom.$1"
+	say "L2TLBI $(grep -c 'smmuv3_cmdq_opcode <--- SMMU_CMD_TLBI_NH_VA' /tmp/qt.part)"
+	say "L2CMDS $(grep -c 'smmuv3_cmdq_opcode' /tmp/qt.part)"
+	[ -d $T/events/vcmdq_sw ] || return 0
+	echo 0 >$T/tracing_on
+	# commands vcmdq-sw sent to the SMMU, batches that failed, commands
+	# that exited to QEMU, CERRORs the guest saw, and what the ring lost
+	lost=$(cat $T/per_cpu/cpu*/stats |
+		awk '/^overrun:/ { n += $2 } END { print n + 0 }')
+	awk -v lost="$lost" '/vcmdq_sw_batch:/ {
+		for (i = 1; i <= NF; i++) {
+			if ($i ~ /^n=/) n += substr($i, 3)
+			if ($i ~ /^ret=/ && $i != "ret=0") bad++
+		}
+		b++
+	}
+	/vcmdq_sw_exit:/ { x++ }
+	/vcmdq_sw_error:/ { e++ }
+	END {
+		printf "VCMDQ-L1 KCMDS batches=%d cmds=%d failed=%d exits=%d errors=%d lost=%d\n",
+			b, n, bad, x, e, lost
+	}' $T/trace
+	# the commands that exited, in ring order, and the ones QEMU ran
+	# (all but CMD_SYNC): qemu_sw_main_exit_order
+	echo "VCMDQ-L1 KEXITS $(sed -n 's/.*vcmdq_sw_exit:.* op=0x\([0-9a-f]*\).*/\1/p' $T/trace |
+		tr '\n' ' ')"
+	echo "VCMDQ-L1 QOPS $(sed -n 's/.*smmuv3_cmdq_opcode <--- SMMU_CMD_\([A-Z0-9_]*\).*/\1/p' \
+		/tmp/qt.part | grep -v '^SYNC$' | tr '\n' ' ')"
+	echo >$T/trace
+	echo 1 >$T/tracing_on
+}
+
+run_l2() { # RUN
+	# shellcheck disable=SC2046 # two words: binary, properties
+	set -- "$1" $(qemu_of "$1")
+	run=$1 bin=$2 smmu=$3
+	say "RUN $run"
+	trace=
+	[ "$mode" = check ] &&
+		trace="-trace smmuv3_cmdq_opcode -D /tmp/l1-qemu-trace.$run.log"
+	# the kernel's own record of what it sent to the SMMU for the guest
+	if [ "$mode" = check ] && [ -d $T/events/vcmdq_sw ]; then
+		echo 0 >$T/tracing_on
+		echo 8192 >$T/buffer_size_kb
+		echo >$T/trace
+		echo 1 >$T/events/vcmdq_sw/vcmdq_sw_batch/enable
+		echo 1 >$T/events/vcmdq_sw/vcmdq_sw_exit/enable
+		echo 1 >$T/events/vcmdq_sw/vcmdq_sw_error/enable
+		echo 1 >$T/tracing_on
+	fi
+	# the run vcmdq.reset= names reboots its L2 once: qemu_RUN_reset
+	noreboot=-no-reboot reset=0
+	[ "$run" = "$reset_run" ] && noreboot='' reset=1
+	# (two boots in one QEMU for the reset)
+	t=$((l2timeout * (1 + reset)))
+	rm -f "/tmp/qfrom.$run" "/tmp/reset.$run"
+	start=$(cut -d' ' -f1 /proc/uptime)
+	say "# starting L2 ($run: $bin, arm-smmuv3 $smmu) at ${start}s"
+	# shellcheck disable=SC2086 # $trace is two options or none
+	{ timeout "$t" $bin \
+		-M virt,accel=kvm,gic-version=3 -cpu host -smp $L2_CPUS -m 256M \
+		-bios /share/QEMU_EFI.fd -kernel /l2/Image -initrd /l2/initramfs.cpio \
+		-append "console=ttyAMA0 quiet panic=-1 rdinit=/init iommu.strict=1 vcmdq.mode=$mode vcmdq.corrupt=$(cat /l2/corrupt-lba) vcmdq.kver=$(cat /l2/kernel-release) vcmdq.cpus=$L2_CPUS vcmdq.reset=$reset" \
+		-display none -serial stdio -monitor none -nic none $noreboot \
+		-object iommufd,id=iommufd0 \
+		-device arm-smmuv3,primary-bus=pcie.0,id=smmuv3.0,$smmu \
+		-device vfio-pci,host=$E1000E,bus=pcie.0,addr=0x3,iommufd=iommufd0 \
+		-device vfio-pci,host=$NVME,bus=pcie.0,addr=0x4,iommufd=iommufd0 \
+		-device pcie-root-port,id=rp0,bus=pcie.0,addr=0x5,chassis=1 \
+		$trace </tmp/l2.in 2>/tmp/qemu.err; echo $? >/tmp/qemu.rc; } | tr -d '\r' |
+	while IFS= read -r l; do
+		case "$l" in
+		*"VCMDQ-L2 MARK "*)
+			# (UEFI leaves terminal escapes in front of L2's first line)
+			l="VCMDQ-L2 ${l#*VCMDQ-L2 }"
+			set -- $l
+			snap "$4" "$3"
+			if [ "$3" = end ]; then
+				read -r u0 k0 <"/tmp/snap.$4.begin"
+				read -r u1 k1 <"/tmp/snap.$4.end"
+				# an unreadable counter is no count (guest-report.py
+				# fails the run), never a difference of two defaults
+				if isnum "$u0" && isnum "$u1" && isnum "$k0" && isnum "$k1"; then
+					say "EXITS $4 user=$((u1 - u0)) kernel=$((k1 - k0))"
+				else
+					say "EXITS $4 user=unreadable kernel=unreadable"
+					say "# $4: KVM exit counters unreadable (${k:-no VM directory in /sys/kernel/debug/kvm})"
+				fi
 			fi
-		fi
-		echo go >/tmp/l2.in
-		;;
-	*"VCMDQ-L2 "*)
-		echo "VCMDQ-L2 ${l#*VCMDQ-L2 }" ;;
-	*)
-		echo "L2| $l" ;;
-	esac
+			echo go >/tmp/l2.in
+			;;
+		*"VCMDQ-L2 ASK reset"*)
+			# first time: close the first boot's figures, and
+			# everything after is the reset's; the guest reboots
+			if [ ! -e "/tmp/reset.$run" ]; then
+				touch "/tmp/reset.$run"
+				summary "$run"
+				say "RUN $run-reset"
+				echo reboot >/tmp/l2.in
+			else
+				echo finish >/tmp/l2.in
+			fi
+			;;
+		*"VCMDQ-L2 "*)
+			echo "VCMDQ-L2 ${l#*VCMDQ-L2 }" ;;
+		*)
+			echo "L2| $l" ;;
+		esac
+	done
+	rc=$(cat /tmp/qemu.rc 2>/dev/null)
+	[ "$rc" = 0 ] || say "# $run: $bin exited $rc$([ "$rc" = 124 ] && echo ", killed after ${t}s")"
+	say "# L2 ($run) ran $(awk -v s="$start" '{ printf "%.1f", $1 - s }' /proc/uptime)s"
+	sed 's/^/VCMDQ-L1 # qemu: /' /tmp/qemu.err | head -20
+	summary "$run"
+	say "MODREF vcmdq_sw $(cat /sys/module/vcmdq_sw/refcnt 2>/dev/null || echo -)"
+}
+
+# qemu_sw_main_no_module: cmdq=sw on a host without vcmdq_sw.ko must refuse
+# to start, with an error naming what is missing (no silent trap path).
+no_module() {
+	timeout 60 /usr/bin/qemu-vcmdq \
+		-M virt,accel=kvm,gic-version=3 -cpu host -smp 1 -m 256M \
+		-bios /share/QEMU_EFI.fd -kernel /l2/Image -initrd /l2/initramfs.cpio \
+		-append "console=ttyAMA0 quiet panic=-1 rdinit=/init vcmdq.mode=boot" \
+		-display none -serial none -monitor none -nic none -no-reboot \
+		-object iommufd,id=iommufd0 \
+		-device arm-smmuv3,primary-bus=pcie.0,id=smmuv3.0,accel=on,cmdq=sw \
+		-device vfio-pci,host=$E1000E,bus=pcie.0,addr=0x3,iommufd=iommufd0 \
+		</dev/null >/tmp/nomod.out 2>&1
+	rc=$?
+	# (every message starts with the program's name, qemu-vcmdq: not it)
+	msg=$(sed 's/^[^ ]*qemu-vcmdq: //' /tmp/nomod.out | grep -m1 -i 'vcmdq')
+	if [ $rc = 124 ] || [ $rc = 0 ]; then
+		res 1 "qemu_sw_main_no_module: QEMU ran (exit $rc) with cmdq=sw and no vcmdq_sw.ko"
+	elif [ -z "$msg" ]; then
+		res 1 "qemu_sw_main_no_module: exit $rc but no error naming vcmdq: $(head -1 /tmp/nomod.out)"
+	else
+		res 0 "qemu_sw_main_no_module: exit $rc, \"$msg\""
+	fi
+}
+
+runs=$(echo "${runs:-stock-11.1}" | tr , ' ')
+for r in $runs; do
+	qemu_of "$r" >/dev/null || { say "# unknown run '$r'"; done_; }
 done
-rc=$(cat /tmp/qemu.rc 2>/dev/null)
-[ "$rc" = 0 ] || say "# qemu-system-aarch64 exited $rc"
-say "# L2 ran $(awk -v s="$start" '{ printf "%.1f", $1 - s }' /proc/uptime)s"
-sed 's/^/VCMDQ-L1 # qemu: /' /tmp/qemu.err | head -20
-if [ "$mode" = check ]; then
-	say "L2TLBI $(grep -c 'smmuv3_cmdq_opcode <--- SMMU_CMD_TLBI_NH_VA' /tmp/l1-qemu-trace.log)"
-	say "L2CMDS $(grep -c 'smmuv3_cmdq_opcode' /tmp/l1-qemu-trace.log)"
-fi
+case " $runs " in
+*" sw-main "*)
+	[ "$mode" = check ] && no_module
+	for m in kvm_shadow_doorbell vcmdq_sw; do
+		insmod /modules/$m.ko || say "# insmod $m.ko failed"
+	done
+	;;
+esac
+for r in $runs; do
+	run_l2 "$r"
+done
 done_

@@ -28,12 +28,14 @@ mode=check
 corrupt=-1
 kver=
 cpus=
+reset=0
 for a in $(cat /proc/cmdline); do
 	case "$a" in
 	vcmdq.mode=*) mode=${a#vcmdq.mode=} ;;
 	vcmdq.corrupt=*) corrupt=${a#vcmdq.corrupt=} ;;
 	vcmdq.kver=*) kver=${a#vcmdq.kver=} ;;
 	vcmdq.cpus=*) cpus=${a#vcmdq.cpus=} ;;
+	vcmdq.reset=*) reset=${a#vcmdq.reset=} ;;
 	esac
 done
 # l2_boot: this script runs as L2's /init (PID 1), on the kernel L1 was
@@ -135,6 +137,26 @@ if [ "$mode" = bench ] && [ -b $nvme ]; then
 	mark begin nvme4k
 	/bin/dmacheck latency $nvme 2000 "$corrupt" 2>&1 | while IFS= read -r l; do say "$l"; done
 	mark end nvme4k
+fi
+# l2_unknown_sid: L1's QEMU gives L2 a PCIe root port (00:05.0, vSID 0x28)
+# that it emulates itself: no vDEVICE in the host kernel, yet Linux sends
+# commands for its StreamID (CFGI_STE, CFGI_CD). They must not stop the
+# command queue: the port is bound to pcieport, the SMMU driver logged no
+# command queue error, and the checks above ran.
+rp=/sys/bus/pci/devices/0000:00:05.0
+rpdrv=
+[ -e $rp/driver ] && rpdrv=$(basename "$(readlink $rp/driver)")
+cerr=$(dmesg | grep -ciE 'CMDQ error|CMD_SYNC timeout')
+[ "$rpdrv" = pcieport ] && [ "$cerr" = 0 ]
+res $? "l2_unknown_sid: root port 00:05.0 (vSID 0x28, emulated, no vDEVICE) driver ${rpdrv:-none}, $cerr command queue errors in dmesg"
+
+# vcmdq.reset=1: after the first boot's checks, reboot once (QEMU resets
+# the machine: the vSMMU and its queue are torn down and made again) and
+# run them all again; L1 answers "reboot" the first time only.
+if [ "$reset" = 1 ]; then
+	say "ASK reset"
+	read -r ans </dev/console
+	[ "$ans" = reboot ] && reboot -f
 fi
 say DONE
 poweroff -f
