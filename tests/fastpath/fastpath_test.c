@@ -1804,8 +1804,13 @@ TEST(destroy_race)
  * test-only parameter test_without_s2fwb makes the queues allocated while
  * it is set clean as without it. Such a queue runs a stream with MSI
  * completions and a command error the guest recovers from, and counts
- * its cleans; a queue allocated after the parameter is cleared counts
- * none.
+ * its cleans: exactly one per register update, so that a single update
+ * left uncleaned shows. The updates are the four registers set up at
+ * allocation (GERROR, GERRORN, PROD, CONS), each PROD and GERRORN store
+ * (the doorbell writes it into the page), each CONS publish (each guest
+ * CMD_SYNC, the stop at the error with CONS.ERR, the acknowledgment
+ * that clears it) and each GERROR toggle (the error, an aborted MSI). A
+ * queue allocated after the parameter is cleared counts none.
  *
  * The parameter is put back right after the allocation it is for, before
  * anything that may end the test (an ASSERT aborts the process);
@@ -1813,6 +1818,9 @@ TEST(destroy_race)
  */
 TEST(nonfwb)
 {
+	/* registers set at allocation: GERROR, GERRORN, PROD, CONS */
+	const unsigned long long setup = 4;
+	unsigned long long gerrorn_stores, publishes, toggles, want;
 	struct vcmdq_sw_stats st;
 	int set, alloc, reset;
 	struct vmm v;
@@ -1824,13 +1832,30 @@ TEST(nonfwb)
 	ASSERT_EQ(0, set) TH_LOG("%s: %s", S2FWB_PARAM, strerror(-set));
 	ASSERT_EQ(0, reset) TH_LOG("%s: %s", S2FWB_PARAM, strerror(-reset));
 	ASSERT_EQ(0, alloc);
+	ASSERT_EQ(0, vmm_stats(&v, &st));
+	EXPECT_EQ(setup, (unsigned long long)st.poc_cleans)
+		TH_LOG("allocation: %llu cleans for %llu registers set",
+		       (unsigned long long)st.poc_cleans, setup);
+
 	run_illegal_recovers(_metadata, &v, 0x821);
 	ASSERT_EQ(0, vmm_stats(&v, &st));
-	printf("# nonfwb: %llu register updates cleaned to the PoC (%llu cmds, %llu guest syncs, %llu errors)\n",
-	       (unsigned long long)st.poc_cleans, (unsigned long long)st.cmds,
+	/* the guest acknowledges each error it recovers from once */
+	gerrorn_stores = vmm_result(&v, 1) >> 8;
+	/* each guest CMD_SYNC; per error: the stop, the acknowledgment */
+	publishes = st.guest_syncs + 2 * st.errors;
+	toggles = st.errors + st.msi_aborts;
+	want = setup + st.doorbells + gerrorn_stores + publishes + toggles;
+	printf("# nonfwb: %llu register updates cleaned to the PoC, %llu expected: %llu set up, %llu PROD stores, %llu GERRORN stores, %llu CONS publishes, %llu GERROR toggles (%llu cmds, %llu guest syncs, %llu errors)\n",
+	       (unsigned long long)st.poc_cleans, want, setup,
+	       (unsigned long long)st.doorbells, gerrorn_stores, publishes,
+	       toggles, (unsigned long long)st.cmds,
 	       (unsigned long long)st.guest_syncs,
 	       (unsigned long long)st.errors);
-	EXPECT_LT(0ULL, st.poc_cleans);
+	EXPECT_EQ(1ULL, gerrorn_stores);
+	EXPECT_LE(1ULL, st.doorbells);
+	EXPECT_LE(1ULL, st.guest_syncs);
+	EXPECT_EQ(want, (unsigned long long)st.poc_cleans)
+		TH_LOG("a register update was not cleaned (or cleaned twice)");
 	ASSERT_EQ(0, vmm_destroy_queue(&v));
 
 	ASSERT_EQ(0, vmm_alloc_queue(&v));
