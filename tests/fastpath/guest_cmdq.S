@@ -210,6 +210,47 @@ guest_gerrorn_loop_start:
 guest_gerrorn_loop_end:
 
 /*
+ * A store the VMM asks for, one per round, for a vCPU of a test that
+ * decides which vCPU stores what and when: each time the round word of
+ * the control block changes, wait (if asked) until CONS leaves a given
+ * value, note the CONS seen, store the given value to the given register
+ * and acknowledge the round. Entered with
+ *   x0 register page    x1 control block (RAM)    x7 CONS offset
+ * Control block (u32): [0] round, [4] value, [8] register offset,
+ * [12] 1 = wait for CONS != [16] first, [16] that CONS, [20] round
+ * acknowledged, [24] CONS seen just before the store, [28] stop.
+ * Ends (stop != 0) by storing the last round to +0xff8 (no doorbell:
+ * exits), then spins.
+ */
+	.globl guest_store_on_go_start, guest_store_on_go_end
+guest_store_on_go_start:
+	mov	w14, #0			/* the last round */
+	add	x22, x1, #20
+1:	ldr	w15, [x1, #28]
+	cbnz	w15, 9f
+	ldar	w15, [x1]		/* the round, before what it asks */
+	cmp	w15, w14
+	b.eq	1b
+	mov	w14, w15
+	ldr	w16, [x1, #4]
+	ldr	w17, [x1, #8]
+	ldr	w18, [x1, #12]
+	ldr	w19, [x1, #16]
+2:	ldr	w21, [x0, x7]
+	cbz	w18, 3f
+	ldr	w15, [x1, #28]
+	cbnz	w15, 9f
+	cmp	w21, w19
+	b.eq	2b
+3:	str	w21, [x1, #24]
+	str	w16, [x0, x17]		/* the doorbell */
+	stlr	w14, [x22]
+	b	1b
+9:	str	w14, [x0, #0xff8]
+8:	b	8b
+guest_store_on_go_end:
+
+/*
  * One of several vCPUs posting batches to one command queue, the way
  * Linux's arm_smmu_cmdq_issue_cmdlist() shares its queue between CPUs:
  * each vCPU reserves its entries with an atomic on a shared producer word,
