@@ -1561,6 +1561,13 @@ static void *race_alloc(void *arg)
  * others -EEXIST, and the queue won works (a stream every fifth round).
  * Between rounds the winner's queue is destroyed, and then its register
  * page can no longer be mapped. Nothing stays behind: no file, no mapping.
+ *
+ * What it covers: the allocation's success path and its -EEXIST
+ * refusal under contention, and destroy against a later mmap. Every
+ * allocation here succeeds or is refused before it makes anything, so it
+ * cannot reach a bug in the error path of an allocation that fails half
+ * way (an mmap of the queue's offset while the allocation unwinds):
+ * alloc_fault_vs_mmap (defects_test) is the test for that.
  */
 TEST(concurrent_alloc)
 {
