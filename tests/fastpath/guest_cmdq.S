@@ -212,13 +212,15 @@ guest_gerrorn_loop_end:
 /*
  * A store the VMM asks for, one per round, for a vCPU of a test that
  * decides which vCPU stores what and when: each time the round word of
- * the control block changes, wait (if asked) until CONS leaves a given
- * value, note the CONS seen, store the given value to the given register
- * and acknowledge the round. Entered with
+ * the control block changes, wait (if asked) until CONS is at least a
+ * given distance past a given pointer, note the CONS seen, store the
+ * given value to the given register and acknowledge the round. Entered
+ * with
  *   x0 register page    x1 control block (RAM)    x7 CONS offset
  * Control block (u32): [0] round, [4] value, [8] register offset,
- * [12] 1 = wait for CONS != [16] first, [16] that CONS, [20] round
- * acknowledged, [24] CONS seen just before the store, [28] stop.
+ * [12] 1 = wait first, [16] the pointer, [20] round acknowledged,
+ * [24] CONS seen just before the store, [28] stop, [32] the distance,
+ * [36] the pointer mask (wrap | index).
  * Ends (stop != 0) by storing the last round to +0xff8 (no doorbell:
  * exits), then spins.
  */
@@ -236,12 +238,16 @@ guest_store_on_go_start:
 	ldr	w17, [x1, #8]
 	ldr	w18, [x1, #12]
 	ldr	w19, [x1, #16]
+	ldr	w20, [x1, #32]
+	ldr	w24, [x1, #36]
 2:	ldr	w21, [x0, x7]
 	cbz	w18, 3f
 	ldr	w15, [x1, #28]
 	cbnz	w15, 9f
-	cmp	w21, w19
-	b.eq	2b
+	sub	w23, w21, w19		/* how far CONS is past the pointer */
+	and	w23, w23, w24
+	cmp	w23, w20
+	b.lo	2b
 3:	str	w21, [x1, #24]
 	str	w16, [x0, x17]		/* the doorbell */
 	stlr	w14, [x22]
