@@ -2386,7 +2386,7 @@ TEST(inline_gerrorn_contender)
 
 /* guest_store_on_go's control block, in guest RAM (u32 words) */
 enum { SOG_ROUND, SOG_VALUE, SOG_OFF, SOG_WAIT, SOG_FROM, SOG_ACK, SOG_SEEN,
-       SOG_STOP, SOG_DIST, SOG_MASK };
+       SOG_STOP, SOG_DIST, SOG_MASK, SOG_READY };
 #define SOG_CODE	0xa000UL
 #define SOG_CTL(i)	(0xb000UL + (i) * 0x100)
 
@@ -2427,7 +2427,7 @@ static bool stress(void);
  */
 #define NLD_CHEAP	(3 * 64)
 #define NLD_LONG	(VCMDQ_SW_INLINE_ENTRIES - 1)
-#define NLD_ROUNDS	100
+#define NLD_ROUNDS	200
 #define NLD_STRESS_ROUNDS	1000
 
 /*
@@ -2442,9 +2442,10 @@ static bool stress(void);
  * until the round is complete.
  *
  * Each round vCPU A stores PROD over its batch (see NLD_CHEAP), its
- * doorbell consuming it inline; vCPU B waits until CONS has passed the
- * cheap part (A has read PROD for its last chunk and issues it), then
- * stores PROD over two more entries (TLBI_NH_ASID, CMD_SYNC). B's store
+ * doorbell consuming it inline; vCPU B, watching CONS before A stores,
+ * waits until CONS has passed the cheap part (A has read PROD for its
+ * last chunk and issues it), then stores PROD over two more entries
+ * (TLBI_NH_ASID, CMD_SYNC). B's store
  * mostly finds A's turn running; then only A's second look completes the
  * round. A round that does not complete is a lost doorbell. At least one
  * store must have found the consumer taken (inline_busy), or nothing was
@@ -2491,10 +2492,14 @@ TEST(inline_no_lost_doorbell)
 		cb[SOG_FROM] = p;
 		cb[SOG_DIST] = NLD_CHEAP;
 		cb[SOG_MASK] = mask;
-		__atomic_store_n(&cb[SOG_ROUND], r, __ATOMIC_RELEASE);
-		__atomic_store_n(&ca[SOG_ROUND], r, __ATOMIC_RELEASE);
 		/* generous: a round takes a few milliseconds */
 		end = now_ns() + 10000000000ULL;
+		/* B watches CONS before A stores */
+		__atomic_store_n(&cb[SOG_ROUND], r, __ATOMIC_RELEASE);
+		while (__atomic_load_n(&cb[SOG_READY], __ATOMIC_ACQUIRE) != r &&
+		       now_ns() < end && !b.err)
+			usleep(20);
+		__atomic_store_n(&ca[SOG_ROUND], r, __ATOMIC_RELEASE);
 		do {
 			cons = vmm_reg(&v, v.cons_off);
 			ok = __atomic_load_n(&ca[SOG_ACK], __ATOMIC_ACQUIRE) == r &&

@@ -220,7 +220,8 @@ guest_gerrorn_loop_end:
  * Control block (u32): [0] round, [4] value, [8] register offset,
  * [12] 1 = wait first, [16] the pointer, [20] round acknowledged,
  * [24] CONS seen just before the store, [28] stop, [32] the distance,
- * [36] the pointer mask (wrap | index).
+ * [36] the pointer mask (wrap | index), [40] the round it is ready for
+ * (set before it waits or stores).
  * Ends (stop != 0) by storing the last round to +0xff8 (no doorbell:
  * exits), then spins.
  */
@@ -228,6 +229,7 @@ guest_gerrorn_loop_end:
 guest_store_on_go_start:
 	mov	w14, #0			/* the last round */
 	add	x22, x1, #20
+	add	x23, x1, #40
 1:	ldr	w15, [x1, #28]
 	cbnz	w15, 9f
 	ldar	w15, [x1]		/* the round, before what it asks */
@@ -240,13 +242,14 @@ guest_store_on_go_start:
 	ldr	w19, [x1, #16]
 	ldr	w20, [x1, #32]
 	ldr	w24, [x1, #36]
+	stlr	w14, [x23]		/* ready: about to wait or store */
 2:	ldr	w21, [x0, x7]
 	cbz	w18, 3f
 	ldr	w15, [x1, #28]
 	cbnz	w15, 9f
-	sub	w23, w21, w19		/* how far CONS is past the pointer */
-	and	w23, w23, w24
-	cmp	w23, w20
+	sub	w25, w21, w19		/* how far CONS is past the pointer */
+	and	w25, w25, w24
+	cmp	w25, w20
 	b.lo	2b
 3:	str	w21, [x1, #24]
 	str	w16, [x0, x17]		/* the doorbell */

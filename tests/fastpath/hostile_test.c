@@ -69,8 +69,12 @@ static uint64_t now_ns(void)
 }
 
 /* The responsiveness bounds (see the top of the file) */
-#define PROBE_MAX_GAP_MS	1000
-#define PROBE_MIN_RATE_MS	50
+/*
+ * A working base kernel on TCG: up to 0.27 s late, ~90 wakeups a second;
+ * the debug kernel is slower
+ */
+#define PROBE_MAX_GAP_MS	2000
+#define PROBE_MIN_RATE_MS	100
 
 /* A 1 ms periodic sleeper on one CPU: how late it wakes */
 struct latency_probe {
