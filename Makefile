@@ -19,6 +19,10 @@
 #                     and their table (build/reliability.json)
 #   make fuzz FUZZ_SECONDS=600   a longer fuzzing run
 #   make insn         callgrind instructions per command on the fast path
+#   make mutate       tests/mutants/list: each deliberate breakage applied to
+#                     a scratch copy must make the test named for it fail
+#                     (engine mutants in user space, kernel ones in the VM;
+#                     not part of check); ends with "N passed, N failed"
 
 CC	?= gcc
 CLANG	?= clang
@@ -41,7 +45,7 @@ USER_BINS := $(B)/unit_test $(B)/prop_test $(B)/fuzz_engine $(B)/vcmdq-bench \
 	     $(B)/harness_test
 
 .PHONY: all deps-user deps-kernel bench bench-engine bench-vm bench-guest check check-user check-vm stress \
-	fuzz insn clean
+	fuzz insn mutate clean
 
 all: $(USER_BINS)
 
@@ -120,6 +124,9 @@ insn: deps-user $(B)/insn_count
 	@cmds=$$(awk '/commands/ { print $$1 }' $(B)/insn.txt); \
 	 ir=$$(awk '/Collected/ { print $$4 }' $(B)/insn.txt); \
 	 echo "vcmdq_process: $$ir instructions / $$cmds TLBI_NH_VA = $$(echo "scale=2; $$ir / $$cmds" | bc) per command (incl. the backend's read)"
+
+mutate: deps-user deps-kernel | $(B)
+	@scripts/mutate.sh
 
 clean:
 	rm -rf $(B)

@@ -255,6 +255,9 @@ print({s: m["trap"] for s, m in d["streams"].items()})' $B/bench-vm-selftest.jso
 	[ $f != 0 ] && tail -40 "$log"
 	result $f "fuzz_engine ${FUZZ_SECONDS}s: no crash, no broken invariant"
 	rm -f "$log"
+
+	# make mutate's list parser, and its mutants still apply (not their runs)
+	run_tap mutate-selftest scripts/mutate.sh --selftest
 }
 
 vm_tests() {

@@ -1449,8 +1449,9 @@ TEST(event_read_does_not_wait)
  * and covers the live queue's memory: refused at once with -EBUSY, no
  * spinning, no warning, nothing unmapped; once the queue is destroyed the
  * same unmap takes everything from QUEUE_GPA up, the area mapped at the
- * very top of the IOVA space included (if the nest parent lets it be
- * mapped there; the line says).
+ * very top of the IOVA space included: at the top of the last range the
+ * IOAS allows (IOMMU_IOAS_IOVA_RANGES; the line says where that is), and
+ * that MAP must succeed.
  */
 TEST(unmap_at_end_of_space)
 {
@@ -1459,7 +1460,12 @@ TEST(unmap_at_end_of_space)
 		.size = sizeof(top),
 		.flags = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE,
 		.length = QUEUE_MAP_LEN,
-		.iova = -QUEUE_MAP_LEN,
+	};
+	struct iommu_iova_range range[16];
+	struct iommu_ioas_iova_ranges ranges = {
+		.size = sizeof(ranges),
+		.num_iovas = 16,
+		.allowed_iovas = (uintptr_t)range,
 	};
 	uint64_t t0, ns;
 	struct vmm v;
@@ -1469,11 +1475,25 @@ TEST(unmap_at_end_of_space)
 	ASSERT_EQ(0, vmm_alloc_queue(&v));
 	ASSERT_EQ(0, vmm_start_events(&v));
 
+	/* the top of the space: the end of the last range allowed */
+	ranges.ioas_id = v.st.ioas_id;
+	ASSERT_EQ(0, ioctl(v.st.iommufd, IOMMU_IOAS_IOVA_RANGES, &ranges))
+		TH_LOG("IOMMU_IOAS_IOVA_RANGES: %s", strerror(errno));
+	ASSERT_LT(0U, ranges.num_iovas);
+	ASSERT_GE(16U, ranges.num_iovas);
+	ASSERT_LT(QUEUE_GPA + RAM_SIZE, range[ranges.num_iovas - 1].last)
+		TH_LOG("the IOAS allows nothing above the guest's RAM");
+	top.iova = range[ranges.num_iovas - 1].last - QUEUE_MAP_LEN + 1;
 	top.ioas_id = v.st.ioas_id;
 	top.user_va = (uintptr_t)v.ram + QUEUE_GPA;
 	ret = ioctl(v.st.iommufd, IOMMU_IOAS_MAP, &top) ? -errno : 0;
-	printf("# unmap_at_end_of_space: IOAS_MAP at IOVA 0x%llx: %s\n",
-	       (unsigned long long)top.iova, ret ? strerror(-ret) : "mapped");
+	printf("# unmap_at_end_of_space: %u IOVA ranges, the last 0x%llx-0x%llx; IOAS_MAP of 0x%lx bytes at IOVA 0x%llx: %s\n",
+	       ranges.num_iovas,
+	       (unsigned long long)range[ranges.num_iovas - 1].start,
+	       (unsigned long long)range[ranges.num_iovas - 1].last,
+	       QUEUE_MAP_LEN, (unsigned long long)top.iova,
+	       ret ? strerror(-ret) : "mapped");
+	ASSERT_EQ(0, ret) TH_LOG("nothing mapped at the top of the space");
 
 	unmap.ioas_id = v.st.ioas_id;
 	unmap.iova = QUEUE_GPA;
@@ -1493,8 +1513,8 @@ TEST(unmap_at_end_of_space)
 	unmap.length = -(uint64_t)QUEUE_GPA;
 	ASSERT_EQ(0, ioctl(v.st.iommufd, IOMMU_IOAS_UNMAP, &unmap))
 		TH_LOG("IOAS_UNMAP to the end after destroy: %s", strerror(errno));
-	EXPECT_EQ(RAM_SIZE - QUEUE_GPA + (ret ? 0 : QUEUE_MAP_LEN),
-		  unmap.length);
+	EXPECT_EQ(RAM_SIZE - QUEUE_GPA + QUEUE_MAP_LEN, unmap.length)
+		TH_LOG("the mapping at the top was not unmapped");
 	vmm_teardown(&v);
 }
 
@@ -1564,6 +1584,13 @@ static void *race_alloc(void *arg)
  * others -EEXIST, and the queue won works (a stream every fifth round).
  * Between rounds the winner's queue is destroyed, and then its register
  * page can no longer be mapped. Nothing stays behind: no file, no mapping.
+ *
+ * What it covers: the allocation's success path and its -EEXIST
+ * refusal under contention, and destroy against a later mmap. Every
+ * allocation here succeeds or is refused before it makes anything, so it
+ * cannot reach a bug in the error path of an allocation that fails half
+ * way (an mmap of the queue's offset while the allocation unwinds):
+ * alloc_fault_vs_mmap (defects_test) is the test for that.
  */
 TEST(concurrent_alloc)
 {
@@ -1827,8 +1854,13 @@ TEST(destroy_race)
  * test-only parameter test_without_s2fwb makes the queues allocated while
  * it is set clean as without it. Such a queue runs a stream with MSI
  * completions and a command error the guest recovers from, and counts
- * its cleans; a queue allocated after the parameter is cleared counts
- * none.
+ * its cleans: exactly one per register update, so that a single update
+ * left uncleaned shows. The updates are the four registers set up at
+ * allocation (GERROR, GERRORN, PROD, CONS), each PROD and GERRORN store
+ * (the doorbell writes it into the page), each CONS publish (each guest
+ * CMD_SYNC, the stop at the error with CONS.ERR, the acknowledgment
+ * that clears it) and each GERROR toggle (the error, an aborted MSI). A
+ * queue allocated after the parameter is cleared counts none.
  *
  * The parameter is put back right after the allocation it is for, before
  * anything that may end the test (an ASSERT aborts the process);
@@ -1836,6 +1868,9 @@ TEST(destroy_race)
  */
 TEST(nonfwb)
 {
+	/* registers set at allocation: GERROR, GERRORN, PROD, CONS */
+	const unsigned long long setup = 4;
+	unsigned long long gerrorn_stores, publishes, toggles, want;
 	struct vcmdq_sw_stats st;
 	int set, alloc, reset;
 	struct vmm v;
@@ -1847,13 +1882,30 @@ TEST(nonfwb)
 	ASSERT_EQ(0, set) TH_LOG("%s: %s", S2FWB_PARAM, strerror(-set));
 	ASSERT_EQ(0, reset) TH_LOG("%s: %s", S2FWB_PARAM, strerror(-reset));
 	ASSERT_EQ(0, alloc);
+	ASSERT_EQ(0, vmm_stats(&v, &st));
+	EXPECT_EQ(setup, (unsigned long long)st.poc_cleans)
+		TH_LOG("allocation: %llu cleans for %llu registers set",
+		       (unsigned long long)st.poc_cleans, setup);
+
 	run_illegal_recovers(_metadata, &v, 0x821);
 	ASSERT_EQ(0, vmm_stats(&v, &st));
-	printf("# nonfwb: %llu register updates cleaned to the PoC (%llu cmds, %llu guest syncs, %llu errors)\n",
-	       (unsigned long long)st.poc_cleans, (unsigned long long)st.cmds,
+	/* the guest acknowledges each error it recovers from once */
+	gerrorn_stores = vmm_result(&v, 1) >> 8;
+	/* each guest CMD_SYNC; per error: the stop, the acknowledgment */
+	publishes = st.guest_syncs + 2 * st.errors;
+	toggles = st.errors + st.msi_aborts;
+	want = setup + st.doorbells + gerrorn_stores + publishes + toggles;
+	printf("# nonfwb: %llu register updates cleaned to the PoC, %llu expected: %llu set up, %llu PROD stores, %llu GERRORN stores, %llu CONS publishes, %llu GERROR toggles (%llu cmds, %llu guest syncs, %llu errors)\n",
+	       (unsigned long long)st.poc_cleans, want, setup,
+	       (unsigned long long)st.doorbells, gerrorn_stores, publishes,
+	       toggles, (unsigned long long)st.cmds,
 	       (unsigned long long)st.guest_syncs,
 	       (unsigned long long)st.errors);
-	EXPECT_LT(0ULL, st.poc_cleans);
+	EXPECT_EQ(1ULL, gerrorn_stores);
+	EXPECT_LE(1ULL, st.doorbells);
+	EXPECT_LE(1ULL, st.guest_syncs);
+	EXPECT_EQ(want, (unsigned long long)st.poc_cleans)
+		TH_LOG("a register update was not cleaned (or cleaned twice)");
 	ASSERT_EQ(0, vmm_destroy_queue(&v));
 
 	ASSERT_EQ(0, vmm_alloc_queue(&v));
@@ -2180,35 +2232,100 @@ static void print_inline_stats(const char *name, const struct vcmdq_sw_stats *st
 	       (unsigned long long)st->batches);
 }
 
+/* Write @val to the tracefs file @path; 0 or -errno. */
+static int tracefs_write(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY | O_TRUNC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = write(fd, val, strlen(val));
+	close(fd);
+	return n == (ssize_t)strlen(val) ? 0 : -EIO;
+}
+
+#define HANDOVER_EVENT	"/sys/kernel/tracing/events/vcmdq_sw/vcmdq_sw_handover/enable"
+
 /*
  * One store posting more entries than an inline turn may take
- * (VCMDQ_SW_INLINE_ENTRIES): the vCPU consumes its share, the worker
- * finishes the batch, and the guest sees every batch complete.
+ * (the module's inline_entries): the vCPU consumes its share, the worker
+ * finishes the batch, and the guest sees every batch complete. The turn
+ * must stop on its entry budget, not on its time bound
+ * (inline_us): the batch is a TLBI_NH_VA, CMD_SYNCs (CS=NONE
+ * with nothing to sync: consumed without a host command), a TLBI_NH_VA
+ * and a CMD_SYNC by MSI, so the budget is used up in far less than the
+ * time bound. Which bound fired shows in the handover tracepoint's CONS:
+ * the entry budget stops a turn exactly inline_entries entries
+ * after the start of its batch. A turn may still stop early on a pending
+ * reschedule (then at a chunk boundary); at least one per run must stop
+ * on the budget.
  */
 TEST(inline_handover)
 {
-	const unsigned int nrun = 4,
-			   nva = vmm_module_param("inline_entries") + 44;
+	const unsigned int entries = vmm_module_param("inline_entries");
+	const unsigned int nrun = 4, nva = entries + 44;
+	static char buf[1 << 16];
+	unsigned int i, k, at_budget = 0, others = 0;
 	struct vcmdq_sw_stats st;
 	struct vmm_batch b = {};
-	unsigned int i;
 	struct vmm v;
+	char *l;
+	ssize_t n;
+	int fd;
 
-	for (i = 0; i < nva; i++)
-		batch_add(&b, cmd_tlbi_nh_va(0x6e1, 0x78000000 + i * 0x1000));
+	batch_add(&b, cmd_tlbi_nh_va(0x6e1, 0x78000000));
+	for (i = 1; i < nva - 1; i++)
+		batch_add(&b, cmd_sync());
+	batch_add(&b, cmd_tlbi_nh_va(0x6e1, 0x78000000 + (nva - 1) * 0x1000));
 	batch_sync(&b, true);
+	ASSERT_EQ(nva + 1, b.n);
+	ASSERT_EQ(0, tracefs_write("/sys/kernel/tracing/trace", ""));
+	ASSERT_EQ(0, tracefs_write(HANDOVER_EVENT, "1"))
+		TH_LOG("tracefs: %s", strerror(errno));
 	ASSERT_EQ(0, vmm_setup(&v, VMM_FAST, VCMDQ_SW_LAYOUT_SMMUV3, 9));
 	ASSERT_EQ(0, vmm_alloc_queue(&v));
 	ASSERT_EQ(0, vmm_load(&v, &b, 1, nrun));
 	ASSERT_EQ(0, vmm_run(&v, 60));
 	ASSERT_GUEST_OK(&v, nrun);
 	ASSERT_EQ(0, vmm_stats(&v, &st));
+	EXPECT_EQ(0, tracefs_write(HANDOVER_EVENT, "0"));
+	fd = open("/sys/kernel/tracing/trace", O_RDONLY);
+	ASSERT_LE(0, fd);
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	ASSERT_LE(0, n);
+	buf[n] = 0;
+	/* CONS of each hand-over against where each batch starts */
+	for (l = strstr(buf, "vcmdq_sw_handover: "); l;
+	     l = strstr(l + 1, "vcmdq_sw_handover: ")) {
+		unsigned int q, cons;
+		bool budget = false;
+
+		if (sscanf(l, "vcmdq_sw_handover: q=%u cons=0x%x", &q, &cons) != 2)
+			continue;
+		for (k = 0; k < nrun; k++)
+			budget |= cons == ((k * b.n + entries) &
+					   0x3ff);
+		at_budget += budget;
+		others += !budget;
+		printf("# inline_handover: hand-over at CONS 0x%x: %s\n", cons,
+		       budget ? "entry budget" : "time bound or reschedule");
+	}
 	print_inline_stats("inline_handover", &st);
 	EXPECT_EQ((unsigned long long)nrun * b.n, (unsigned long long)st.cmds);
 	EXPECT_LE(1ULL, st.inline_turns);
 	EXPECT_LE(1ULL, st.handovers) TH_LOG("no inline turn handed over");
+	EXPECT_EQ(st.handovers, (unsigned long long)(at_budget + others))
+		TH_LOG("the trace has %u hand-overs, the stats %llu",
+		       at_budget + others, (unsigned long long)st.handovers);
+	EXPECT_LE(1U, at_budget)
+		TH_LOG("no inline turn stopped on its entry budget (%u entries)",
+		       entries);
 	EXPECT_LE(1ULL, st.wakes) TH_LOG("the worker never ran");
 	EXPECT_EQ(0UL, v.kvm_exits);
+	printf("# trace-count inline-handover-first: %u: smmuv3_range_inval " VMID_RE " asid=1761 addr=0x78000000\\b\n",
+	       nrun);
 	printf("# trace-count inline-handover-last: %u: smmuv3_range_inval " VMID_RE " asid=1761 addr=0x%x\\b\n",
 	       nrun, 0x78000000 + (nva - 1) * 0x1000);
 	vmm_teardown(&v);
@@ -2218,11 +2335,14 @@ TEST(inline_handover)
  * Two vCPUs ring the queue's doorbells at once: vCPU 0 runs a stream
  * (large batches the inline consumer hands over, and small ones), vCPU 1
  * stores GERRORN in a loop, each store a doorbell that takes the consumer
- * if it is free. A PROD store that finds the consumer taken only leaves
- * its PROD behind; if the holder did not look again after letting go,
- * vCPU 0 would wait for its batch forever. Every batch completes.
+ * if it is free. Every batch completes, every command runs once and vCPU
+ * 1 never exits. This does not show that a PROD store finding the
+ * consumer taken is picked up by the holder's second look (vCPU 1's
+ * next store, or the worker after a hand-over, picks it up within
+ * microseconds; inline_busy counts GERRORN stores too):
+ * inline_no_lost_doorbell does.
  */
-TEST(inline_no_lost_doorbell)
+TEST(inline_gerrorn_contender)
 {
 	const unsigned int nrun = 60,
 			   nva = vmm_module_param("inline_entries") + 20;
@@ -2250,7 +2370,7 @@ TEST(inline_no_lost_doorbell)
 	ASSERT_EQ(0, vcpu1_create_gerrorn(&c, &v, 1, 1)) TH_LOG("second vCPU");
 	ASSERT_EQ(0, pthread_create(&t, NULL, vcpu1_thread, &c));
 	/*
-	 * Until a PROD store has found the consumer taken (a few rounds at
+	 * Until a doorbell has found the consumer taken (a few rounds at
 	 * most: the two vCPUs run on two CPUs); each round a whole stream.
 	 */
 	for (round = 0; round < 5; round++) {
@@ -2272,20 +2392,177 @@ TEST(inline_no_lost_doorbell)
 				   (unsigned long long)c.last_exit);
 	EXPECT_TRUE(c.done);
 	ASSERT_EQ(0, vmm_stats(&v, &st));
-	print_inline_stats("inline_no_lost_doorbell", &st);
-	printf("# inline_no_lost_doorbell: %u rounds of %u batches; vCPU 1 stored GERRORN %llu times\n",
+	print_inline_stats("inline_gerrorn_contender", &st);
+	printf("# inline_gerrorn_contender: %u rounds of %u batches; vCPU 1 stored GERRORN %llu times\n",
 	       rounds, nrun, (unsigned long long)stores);
 	EXPECT_EQ((unsigned long long)rounds * nrun / 3 *
 		  (b[0].n + b[1].n + b[2].n), (unsigned long long)st.cmds);
 	EXPECT_LE(1ULL, st.handovers) TH_LOG("no hand-over happened");
 	EXPECT_LE(1ULL, st.inline_busy)
-		TH_LOG("no doorbell found the consumer taken: nothing was tested");
+		TH_LOG("no doorbell found the consumer taken: no contention");
 	EXPECT_LT(0ULL, stores);
 	printf("# trace-count inline-no-lost-last-va: %u: smmuv3_range_inval " VMID_RE " asid=1762 addr=0x%x\\b\n",
 	       rounds * nrun / 3, 0x79000000 + (nva - 1) * 0x1000);
 	printf("# trace-count inline-no-lost-asid: %u: invalidate asid=1763 " VMID_RE "\n",
 	       rounds * nrun / 3);
 	vcpu1_destroy(&c);
+	vmm_teardown(&v);
+}
+
+/* guest_store_on_go's control block, in guest RAM (u32 words) */
+enum { SOG_ROUND, SOG_VALUE, SOG_OFF, SOG_WAIT, SOG_FROM, SOG_ACK, SOG_SEEN,
+       SOG_STOP, SOG_DIST, SOG_MASK, SOG_READY };
+#define SOG_CODE	0xa000UL
+#define SOG_CTL(i)	(0xb000UL + (i) * 0x100)
+
+static uint32_t *sog_ctl(struct vmm *v, unsigned int i)
+{
+	return (uint32_t *)(v->ram + SOG_CTL(i));
+}
+
+/* vCPU @id on CPU @cpu running guest_store_on_go on control block @i */
+static int sog_create(struct vcpu1 *c, struct vmm *v, unsigned int id,
+		      int cpu, unsigned int i)
+{
+	const uint64_t regs[8] = {
+		REG_GPA, SOG_CTL(i), 0, 0, 0, 0, 0, v->cons_off,
+	};
+
+	memcpy(v->ram + SOG_CODE, guest_store_on_go_start,
+	       guest_store_on_go_end - guest_store_on_go_start);
+	memset(sog_ctl(v, i), 0, 0x100);
+	return vcpu1_create(c, v, id, cpu, SOG_CODE, regs, 8);
+}
+
+static void queue_put(struct vmm *v, uint32_t ptr, struct vmm_cmd c)
+{
+	uint32_t idx = ptr & ((1U << v->log2size) - 1);
+
+	memcpy(v->ram + QUEUE_GPA + (size_t)idx * sizeof(c), &c, sizeof(c));
+}
+
+static bool stress(void);
+
+/*
+ * vCPU A's batch: NLD_CHEAP CMD_SYNCs with nothing to sync (three of the
+ * inline turn's chunks, consumed in microseconds), then a last chunk of
+ * nld_long - NLD_CHEAP - 1 TLBI_NH_ASIDs and a CMD_SYNC, one host batch
+ * that takes the emulated SMMU a long while: B stores in that while.
+ * nld_long is one under the module's inline_entries, so the turn never
+ * hands over on its entry budget.
+ */
+#define NLD_CHEAP	(3 * 64)
+#define NLD_ROUNDS	200
+#define NLD_STRESS_ROUNDS	1000
+
+/*
+ * A PROD store that finds the inline consumer taken leaves its PROD to
+ * the holder, which looks at KICKED again after unlocking; without that
+ * second look the store is lost. Nothing else may pick it up here, so
+ * that a lost store shows: the only stores are PROD stores (no GERRORN,
+ * so inline_busy counts only them), no hand-over wakes the worker (A's
+ * batch is under the entry budget, its cheap part far under the time
+ * bound), the VMM makes no call on the queue while the guest runs (an
+ * ioctl's unlock would kick the worker), and neither vCPU stores again
+ * until the round is complete.
+ *
+ * Each round vCPU A stores PROD over its batch (see NLD_CHEAP), its
+ * doorbell consuming it inline; vCPU B, watching CONS before A stores,
+ * waits until CONS has passed the cheap part (A has read PROD for its
+ * last chunk and issues it), then stores PROD over two more entries
+ * (TLBI_NH_ASID, CMD_SYNC). B's store
+ * mostly finds A's turn running; then only A's second look completes the
+ * round. A round that does not complete is a lost doorbell. At least one
+ * store must have found the consumer taken (inline_busy), or nothing was
+ * tested.
+ */
+TEST(inline_no_lost_doorbell)
+{
+	const unsigned int nld_long = vmm_module_param("inline_entries") - 1;
+	const unsigned int rounds = stress() ? NLD_STRESS_ROUNDS : NLD_ROUNDS;
+	const uint32_t per = nld_long + 2;
+	unsigned int r, i, done = 0, mid_turn = 0;
+	uint32_t mask, p, cons = 0;
+	struct vcmdq_sw_stats st;
+	struct vcpu1 a, b;
+	pthread_t ta, tb;
+	uint64_t end;
+	struct vmm v;
+	bool ok;
+
+	ASSERT_EQ(0, vmm_setup(&v, VMM_FAST, VCMDQ_SW_LAYOUT_SMMUV3, 9));
+	ASSERT_EQ(0, vmm_alloc_queue(&v));
+	mask = (2U << v.log2size) - 1;
+	ASSERT_EQ(0, sog_create(&a, &v, 1, 0, 0)) TH_LOG("vCPU A");
+	ASSERT_EQ(0, sog_create(&b, &v, 2, 1, 1)) TH_LOG("vCPU B");
+	ASSERT_EQ(0, pthread_create(&ta, NULL, vcpu1_thread, &a));
+	ASSERT_EQ(0, pthread_create(&tb, NULL, vcpu1_thread, &b));
+
+	p = vmm_reg(&v, v.cons_off) & mask;
+	for (r = 1; r <= rounds; r++) {
+		uint32_t *ca = sog_ctl(&v, 0), *cb = sog_ctl(&v, 1);
+
+		for (i = 0; i < NLD_CHEAP; i++)
+			queue_put(&v, p + i, cmd_sync());
+		for (; i < nld_long - 1; i++)
+			queue_put(&v, p + i, cmd_tlbi_nh_asid(0x6e6));
+		queue_put(&v, p + i, cmd_sync());
+		queue_put(&v, p + nld_long, cmd_tlbi_nh_asid(0x6e5));
+		queue_put(&v, p + nld_long + 1, cmd_sync());
+		ca[SOG_VALUE] = (p + nld_long) & mask;
+		ca[SOG_OFF] = v.prod_off;
+		ca[SOG_WAIT] = 0;
+		cb[SOG_VALUE] = (p + per) & mask;
+		cb[SOG_OFF] = v.prod_off;
+		cb[SOG_WAIT] = 1;
+		cb[SOG_FROM] = p;
+		cb[SOG_DIST] = NLD_CHEAP;
+		cb[SOG_MASK] = mask;
+		/* generous: a round takes a few milliseconds */
+		end = now_ns() + 10000000000ULL;
+		/* B watches CONS before A stores */
+		__atomic_store_n(&cb[SOG_ROUND], r, __ATOMIC_RELEASE);
+		while (__atomic_load_n(&cb[SOG_READY], __ATOMIC_ACQUIRE) != r &&
+		       now_ns() < end && !b.err)
+			usleep(20);
+		__atomic_store_n(&ca[SOG_ROUND], r, __ATOMIC_RELEASE);
+		do {
+			cons = vmm_reg(&v, v.cons_off);
+			ok = __atomic_load_n(&ca[SOG_ACK], __ATOMIC_ACQUIRE) == r &&
+			     __atomic_load_n(&cb[SOG_ACK], __ATOMIC_ACQUIRE) == r &&
+			     cons == ((p + per) & mask);
+			if (!ok)
+				usleep(50);
+		} while (!ok && now_ns() < end && !a.err && !b.err);
+		if (!ok)
+			break;
+		/* B stored before A's turn had published its last CONS */
+		i = __atomic_load_n(&cb[SOG_SEEN], __ATOMIC_ACQUIRE);
+		mid_turn += i != ((p + nld_long) & mask);
+		p = (p + per) & mask;
+		done++;
+	}
+	EXPECT_EQ(rounds, done)
+		TH_LOG("round %u: CONS 0x%x, PROD 0x%x, want 0x%x: B's store was lost (A acked %u, B acked %u)",
+		       done + 1, cons, vmm_reg(&v, v.prod_off), (p + per) & mask,
+		       sog_ctl(&v, 0)[SOG_ACK], sog_ctl(&v, 1)[SOG_ACK]);
+	__atomic_store_n(&sog_ctl(&v, 0)[SOG_STOP], 1, __ATOMIC_RELEASE);
+	__atomic_store_n(&sog_ctl(&v, 1)[SOG_STOP], 1, __ATOMIC_RELEASE);
+	EXPECT_EQ(0, vcpu1_join(&a, ta, 10)) TH_LOG("vCPU A: exit at 0x%llx",
+						  (unsigned long long)a.last_exit);
+	EXPECT_EQ(0, vcpu1_join(&b, tb, 10)) TH_LOG("vCPU B: exit at 0x%llx",
+						  (unsigned long long)b.last_exit);
+	ASSERT_EQ(0, vmm_stats(&v, &st));
+	print_inline_stats("inline_no_lost_doorbell", &st);
+	printf("# inline_no_lost_doorbell: %u of %u rounds complete; in %u B stored while A's turn ran (CONS not yet at A's end)\n",
+	       done, rounds, mid_turn);
+	EXPECT_EQ((unsigned long long)done * per, (unsigned long long)st.cmds);
+	EXPECT_LE(1ULL, st.inline_busy)
+		TH_LOG("no PROD store found the consumer taken: nothing was tested");
+	printf("# trace-count inline-no-lost-asid: %u: invalidate asid=1765 " VMID_RE "\n",
+	       done);
+	vcpu1_destroy(&a);
+	vcpu1_destroy(&b);
 	vmm_teardown(&v);
 }
 

@@ -210,6 +210,56 @@ guest_gerrorn_loop_start:
 guest_gerrorn_loop_end:
 
 /*
+ * A store the VMM asks for, one per round, for a vCPU of a test that
+ * decides which vCPU stores what and when: each time the round word of
+ * the control block changes, wait (if asked) until CONS is at least a
+ * given distance past a given pointer, note the CONS seen, store the
+ * given value to the given register and acknowledge the round. Entered
+ * with
+ *   x0 register page    x1 control block (RAM)    x7 CONS offset
+ * Control block (u32): [0] round, [4] value, [8] register offset,
+ * [12] 1 = wait first, [16] the pointer, [20] round acknowledged,
+ * [24] CONS seen just before the store, [28] stop, [32] the distance,
+ * [36] the pointer mask (wrap | index), [40] the round it is ready for
+ * (set before it waits or stores).
+ * Ends (stop != 0) by storing the last round to +0xff8 (no doorbell:
+ * exits), then spins.
+ */
+	.globl guest_store_on_go_start, guest_store_on_go_end
+guest_store_on_go_start:
+	mov	w14, #0			/* the last round */
+	add	x22, x1, #20
+	add	x23, x1, #40
+1:	ldr	w15, [x1, #28]
+	cbnz	w15, 9f
+	ldar	w15, [x1]		/* the round, before what it asks */
+	cmp	w15, w14
+	b.eq	1b
+	mov	w14, w15
+	ldr	w16, [x1, #4]
+	ldr	w17, [x1, #8]
+	ldr	w18, [x1, #12]
+	ldr	w19, [x1, #16]
+	ldr	w20, [x1, #32]
+	ldr	w24, [x1, #36]
+	stlr	w14, [x23]		/* ready: about to wait or store */
+2:	ldr	w21, [x0, x7]
+	cbz	w18, 3f
+	ldr	w15, [x1, #28]
+	cbnz	w15, 9f
+	sub	w25, w21, w19		/* how far CONS is past the pointer */
+	and	w25, w25, w24
+	cmp	w25, w20
+	b.lo	2b
+3:	str	w21, [x1, #24]
+	str	w16, [x0, x17]		/* the doorbell */
+	stlr	w14, [x22]
+	b	1b
+9:	str	w14, [x0, #0xff8]
+8:	b	8b
+guest_store_on_go_end:
+
+/*
  * One of several vCPUs posting batches to one command queue, the way
  * Linux's arm_smmu_cmdq_issue_cmdlist() shares its queue between CPUs:
  * each vCPU reserves its entries with an atomic on a shared producer word,

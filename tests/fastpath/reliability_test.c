@@ -501,21 +501,117 @@ static int fail_nth_left(void)
 	return atoi(buf);
 }
 
-/* One batch through a fresh queue of @v: the kernel still works */
-static int queue_works(struct vmm *v, uint16_t asid)
+/*
+ * The fault attributes fail-nth can fire, and how each shows: an
+ * allocation fails -ENOMEM; iommufd's test fault point
+ * (CONFIG_IOMMUFD_TEST's fail_iommufd) fails the call it sits in as that
+ * call fails: an object lookup -ENOENT, a page pin -EFAULT, the pinned
+ * accounting -ENOMEM, reserved regions, the xarray and the remote access
+ * -EINVAL. Which one fired shows in its "times" count, which the
+ * injected fault decrements.
+ */
+static const struct fail_attr {
+	const char *name;
+	int errs[4];	/* what the fault may make the operation return */
+} fail_attrs[] = {
+	{ "failslab", { -ENOMEM } },
+	{ "fail_page_alloc", { -ENOMEM } },
+	{ "fail_iommufd", { -ENOENT, -EFAULT, -ENOMEM, -EINVAL } },
+};
+#define NR_FAIL_ATTRS	(sizeof(fail_attrs) / sizeof(fail_attrs[0]))
+#define FAIL_TIMES	1000000
+
+static long fail_attr_times(unsigned int i)
+{
+	char path[96], buf[32] = {};
+	int fd;
+
+	snprintf(path, sizeof(path), "/sys/kernel/debug/%s/times",
+		 fail_attrs[i].name);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -errno;
+	if (read(fd, buf, sizeof(buf) - 1) <= 0) {
+		close(fd);
+		return -EIO;
+	}
+	close(fd);
+	return atol(buf);
+}
+
+static int fail_attrs_reset(void)
+{
+	char path[96], val[16];
+	unsigned int i;
+	int ret;
+
+	snprintf(val, sizeof(val), "%d", FAIL_TIMES);
+	for (i = 0; i < NR_FAIL_ATTRS; i++) {
+		snprintf(path, sizeof(path), "/sys/kernel/debug/%s/times",
+			 fail_attrs[i].name);
+		ret = write_file(path, val);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/* The attribute whose fault fired since fail_attrs_reset(), or -1 */
+static int fail_attr_fired(void)
+{
+	unsigned int i;
+	int fired = -1;
+
+	for (i = 0; i < NR_FAIL_ATTRS; i++) {
+		if (fail_attr_times(i) == FAIL_TIMES)
+			continue;
+		if (fired >= 0)
+			return -1;	/* two: cannot be */
+		fired = i;
+	}
+	return fired;
+}
+
+/* @err is what a fault of fail_attrs[@a] may make the operation return */
+static bool fail_err_expected(int a, int err)
+{
+	unsigned int i;
+
+	for (i = 0; a >= 0 && i < 4; i++)
+		if (fail_attrs[a].errs[i] && fail_attrs[a].errs[i] == err)
+			return true;
+	return false;
+}
+
+/*
+ * One batch (TLBI_NH_ASID, CMD_SYNC by MSI) through @v's live queue:
+ * the guest sees it complete, CONS reaches PROD. 0 or an error.
+ */
+static int queue_runs(struct vmm *v, uint16_t asid)
 {
 	struct vmm_batch b = {};
 	int ret;
 
 	batch_add(&b, cmd_tlbi_nh_asid(asid));
 	batch_sync(&b, true);
-	ret = vmm_alloc_queue(v);
-	if (!ret)
-		ret = vmm_load(v, &b, 1, 1);
+	ret = vmm_load(v, &b, 1, 1);
 	if (!ret)
 		ret = vmm_run(v, 20);
 	if (!ret && (vmm_result(v, 0) || vmm_result(v, 2) != 1))
 		ret = -EIO;
+	if (!ret && vmm_reg(v, v->cons_off) != vmm_reg(v, v->prod_off))
+		ret = -EIO;
+	return ret;
+}
+
+/* One batch through a fresh queue of @v: the kernel still works */
+static int queue_works(struct vmm *v, uint16_t asid)
+{
+	int ret;
+
+	ret = vmm_alloc_queue(v);
+	if (!ret)
+		ret = queue_runs(v, asid);
 	if (v->hwq_live && vmm_destroy_queue(v) && !ret)
 		ret = -EIO;
 	if (v->evfd >= 0)
@@ -573,23 +669,48 @@ static void run_fail_nth(struct __test_metadata *_metadata, const char *name,
 			 enum fail_op op, uint16_t asid)
 {
 	unsigned int nth, errs[64] = {}, failures = 0, ok_anyway = 0;
+	unsigned int fired_by[NR_FAIL_ATTRS] = {};
 	const char *step = "";
 	double t0 = now_s();
 	struct vmm v;
-	int fds, ret, left, i;
+	int fds, ret, left, i, a;
 
 	ASSERT_EQ(0, fail_nth_setup()) TH_LOG("fault injection knobs in debugfs");
+	ASSERT_EQ(0, fail_attrs_reset()) TH_LOG("the fault attributes' times");
 	ASSERT_EQ(0, vmm_setup(&v, VMM_FAST, VCMDQ_SW_LAYOUT_SMMUV3, 8));
 	/* the first alloc warms up what is allocated once (the worker pool) */
 	ASSERT_EQ(0, queue_works(&v, asid));
 	ASSERT_EQ(0, fail_nth_arm(0));	/* its file open before counting */
 	fds = count_fds();
 	for (nth = 1; nth < 10000; nth++) {
+		ASSERT_EQ(0, fail_attrs_reset());
 		ASSERT_EQ(0, fail_nth_arm(nth));
 		ret = fail_op_run(&v, op, &step);
 		left = fail_nth_left();
 		ASSERT_EQ(0, fail_nth_arm(0));
 		ASSERT_LE(0, left);
+		a = left ? -1 : fail_attr_fired();
+		if (!left && a < 0) {
+			failures++;
+			TH_LOG("point %u: no fault attribute (or two) counted the fault",
+			       nth);
+		} else if (a >= 0) {
+			fired_by[a]++;
+		}
+		/*
+		 * A queue made despite the fault must work: a batch runs
+		 * through it before it is destroyed.
+		 */
+		if (!left && !ret && v.hwq_live) {
+			int run = queue_runs(&v, asid);
+
+			if (run) {
+				failures++;
+				TH_LOG("point %u (%s): the queue made despite the fault does not run a batch: %s",
+				       nth, a >= 0 ? fail_attrs[a].name : "?",
+				       strerror(-run));
+			}
+		}
 		if (v.hwq_live)
 			ASSERT_EQ(0, vmm_destroy_queue(&v));
 		if (v.evfd >= 0) {
@@ -605,16 +726,11 @@ static void run_fail_nth(struct __test_metadata *_metadata, const char *name,
 			ok_anyway++;
 		else if (-ret < 64)
 			errs[-ret]++;
-		/*
-		 * An allocation's failure, or one of iommufd's own test fault
-		 * points (CONFIG_IOMMUFD_TEST's fail_iommufd: an object
-		 * lookup fails -ENOENT, a page pin -EINVAL)
-		 */
-		if (ret && ret != -ENOMEM && ret != -EFAULT &&
-		    ret != -EAGAIN && ret != -EINTR && ret != -ENOSPC &&
-		    ret != -ENOENT && ret != -EINVAL) {
+		/* only what the attribute that fired makes it fail with */
+		if (ret && !fail_err_expected(a, ret)) {
 			failures++;
-			TH_LOG("point %u: %s: %s", nth, step, strerror(-ret));
+			TH_LOG("point %u: %s: %s, from a fault of %s", nth, step,
+			       strerror(-ret), a >= 0 ? fail_attrs[a].name : "?");
 		}
 		if (count_fds() != fds) {
 			failures++;
@@ -628,8 +744,8 @@ static void run_fail_nth(struct __test_metadata *_metadata, const char *name,
 			break;
 		}
 	}
-	printf("# %s: %u fault points walked, %u succeeded anyway; errors:",
-	       name, nth - 1, ok_anyway);
+	printf("# %s: %u fault points walked (%u failslab, %u fail_page_alloc, %u fail_iommufd), %u succeeded anyway and ran a batch; errors:",
+	       name, nth - 1, fired_by[0], fired_by[1], fired_by[2], ok_anyway);
 	for (i = 0; i < 64; i++)
 		if (errs[i])
 			printf(" %s %u", strerror(i), errs[i]);

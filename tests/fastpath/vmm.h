@@ -127,6 +127,7 @@ struct vmm {
 extern const uint8_t guest_cmdq_start[], guest_cmdq_end[];
 extern const uint8_t guest_prod_loop_start[], guest_prod_loop_end[];
 extern const uint8_t guest_gerrorn_loop_start[], guest_gerrorn_loop_end[];
+extern const uint8_t guest_store_on_go_start[], guest_store_on_go_end[];
 extern const uint8_t guest_cmdq_mp_start[], guest_cmdq_mp_end[];
 extern const uint8_t guest_hostile_start[], guest_hostile_end[];
 
