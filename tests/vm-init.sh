@@ -39,6 +39,11 @@ cases() {
 for m in kvm_shadow_doorbell vcmdq_sw vcmdq_sw_test; do
 	insmod /lib/modules/$m.ko || echo "VCMDQ-FAIL insmod $m.ko"
 done
+# The CPU's FEAT_S2FWB (ID_AA64MMFR2_EL1.FWB) as the kernel's cpufeature
+# code read it on every CPU: without it vcmdq_sw cleans each register
+# update to the point of coherency (Documentation/upstream.rst, 0009)
+fwb=$(dmesg | grep -m1 'Stage-2 Force Write-Back')
+echo "VCMDQ-TAP cpu: # ID_AA64MMFR2_EL1.FWB: ${fwb:-not implemented (no Stage-2 Force Write-Back capability)}"
 r=/sys/kernel/debug/kunit/vcmdq_engine/results
 if ! wanted kunit; then
 	:
