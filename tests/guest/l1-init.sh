@@ -233,7 +233,10 @@ run_l2() { # RUN
 	rc=$(cat /tmp/qemu.rc 2>/dev/null)
 	[ "$rc" = 0 ] || say "# $run: $bin exited $rc$([ "$rc" = 124 ] && echo ", killed after ${t}s")"
 	say "# L2 ($run) ran $(awk -v s="$start" '{ printf "%.1f", $1 - s }' /proc/uptime)s"
-	sed 's/^/VCMDQ-L1 # qemu: /' /tmp/qemu.err | head -20
+	# QEMU warns once per BAR it cannot map through the IOAS (harmless,
+	# RIG-NOTES); the rest is what a failed start has to say
+	grep -v 'IOAS_MAP\|vfio_container_dma_map' /tmp/qemu.err |
+		sed 's/^/VCMDQ-L1 # qemu: /' | head -40
 	summary "$run"
 	say "MODREF vcmdq_sw $(cat /sys/module/vcmdq_sw/refcnt 2>/dev/null || echo -)"
 }
