@@ -642,15 +642,15 @@ TEST_F_TIMEOUT(defects, alloc_fault_vs_mmap, 120)
  * and the driver data writable: the driver's part works, its copy-out
  * included, and the core's answer (out_hw_queue_id) fails with -EFAULT. The
  * event fd the driver returned must not be open: it is installed only after
- * the answer. Nothing is left: the same index can be allocated again, and
- * the vDEVICE and vIOMMU destroyed.
+ * the answer. Nothing is left: the same index can be allocated again, with
+ * the same fd number, and the vDEVICE and vIOMMU destroyed.
  */
 TEST_F(defects, alloc_respond_fault_no_fd)
 {
 	struct iommu_hw_queue_arm_smmuv3_cmdq_sw d;
 	struct iommu_destroy destroy = { .size = sizeof(destroy) };
 	struct iommu_hw_queue_alloc *ro;
-	int fds0, ret, err;
+	int fds0, ret, err, fd;
 	struct vmm v;
 
 	ASSERT_EQ(0, vmm_setup(&v, VMM_FAST, VCMDQ_SW_LAYOUT_SMMUV3, 8));
@@ -678,10 +678,17 @@ TEST_F(defects, alloc_respond_fault_no_fd)
 		       d.out_event_fd);
 	EXPECT_EQ(fds0, open_fds())
 		TH_LOG("the failed allocation left an fd");
+	fd = d.out_event_fd;
 
-	/* nothing of it left: index 0 is free, the vIOMMU has no users */
+	/*
+	 * Nothing of it left: index 0 is free, the fd number was given back
+	 * (the next queue gets it: the lowest free one), the vIOMMU has no
+	 * users
+	 */
 	vmm_fill_alloc(&v, &d);
 	ASSERT_EQ(0, vmm_alloc_queue_data(&v, &d, 0));
+	EXPECT_EQ(fd, d.out_event_fd)
+		TH_LOG("fd %d was not given back", fd);
 	ASSERT_EQ(0, vmm_destroy_queue(&v));
 	close(v.evfd);
 	v.evfd = -1;
