@@ -244,7 +244,6 @@ static int vcmdq_sw_setup(struct vcmdq_sw_hw_queue *hwq,
 	struct eventfd_ctx *efd;
 	struct ksdb *db;
 	struct kvm *kvm;
-	int ret;
 
 	kvm = vcmdq_sw_get_kvm(data->vm_fd);
 	if (IS_ERR(kvm))
