@@ -15,6 +15,9 @@
  * alloc_fault_vs_mmap       an IOMMU_HW_QUEUE_ALLOC that fails at its
  *                           copy-out (read-only data) never offers its
  *                           register page to a concurrent mmap()
+ * alloc_respond_fault_no_fd an IOMMU_HW_QUEUE_ALLOC whose own answer
+ *                           fails (the ioctl argument read-only) leaves no
+ *                           event fd open and nothing holding the vIOMMU
  * dirty_ring_handover       a VM with a dirty ring and no bitmap: the
  *                           worker, given the rest of an inline turn, does
  *                           not fault on the CMD_SYNC MSI it cannot write;
@@ -628,6 +631,72 @@ TEST_F_TIMEOUT(defects, alloc_fault_vs_mmap, 120)
 	vmm_fill_alloc(&v, ro);
 	ASSERT_EQ(0, vmm_alloc_queue_data(&v, ro, 0));
 	EXPECT_EQ(r.offset, ro->out_reg_mmap_offset);
+	munmap(ro, PAGE);
+	vmm_teardown(&v);
+}
+
+/* ---- alloc_respond_fault_no_fd ---- */
+
+/*
+ * IOMMU_HW_QUEUE_ALLOC with the ioctl argument itself in a read-only page
+ * and the driver data writable: the driver's part works, its copy-out
+ * included, and the core's answer (out_hw_queue_id) fails with -EFAULT. The
+ * event fd the driver returned must not be open: it is installed only after
+ * the answer. Nothing is left: the same index can be allocated again, with
+ * the same fd number, and the vDEVICE and vIOMMU destroyed.
+ */
+TEST_F(defects, alloc_respond_fault_no_fd)
+{
+	struct iommu_hw_queue_arm_smmuv3_cmdq_sw d;
+	struct iommu_destroy destroy = { .size = sizeof(destroy) };
+	struct iommu_hw_queue_alloc *ro;
+	int fds0, ret, err, fd;
+	struct vmm v;
+
+	ASSERT_EQ(0, vmm_setup(&v, VMM_FAST, VCMDQ_SW_LAYOUT_SMMUV3, 8));
+	ro = mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
+		  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, ro);
+	vmm_fill_alloc(&v, &d);
+	d.out_event_fd = -1;
+	vmm_fill_hw_queue_alloc(&v, ro, &d);
+	ASSERT_EQ(0, mprotect(ro, PAGE, PROT_READ));
+
+	fds0 = open_fds();
+	ASSERT_LT(0, fds0);
+	ret = ioctl(v.st.iommufd, IOMMU_HW_QUEUE_ALLOC, ro);
+	err = errno;
+	printf("# alloc_respond_fault_no_fd: IOMMU_HW_QUEUE_ALLOC with a read-only argument: %d (%s), out_event_fd %d, fds %d -> %d\n",
+	       ret, ret ? strerror(err) : "ok", d.out_event_fd, fds0,
+	       open_fds());
+	ASSERT_EQ(-1, ret);
+	ASSERT_EQ(EFAULT, err);
+	/* the driver's copy-out worked: the fd it named is not open */
+	ASSERT_LE(0, d.out_event_fd);
+	EXPECT_EQ(-1, fcntl(d.out_event_fd, F_GETFD))
+		TH_LOG("fd %d of the failed allocation is open",
+		       d.out_event_fd);
+	EXPECT_EQ(fds0, open_fds())
+		TH_LOG("the failed allocation left an fd");
+	fd = d.out_event_fd;
+
+	/*
+	 * Nothing of it left: index 0 is free, the fd number was given back
+	 * (the next queue gets it: the lowest free one), the vIOMMU has no
+	 * users
+	 */
+	vmm_fill_alloc(&v, &d);
+	ASSERT_EQ(0, vmm_alloc_queue_data(&v, &d, 0));
+	EXPECT_EQ(fd, d.out_event_fd)
+		TH_LOG("fd %d was not given back", fd);
+	ASSERT_EQ(0, vmm_destroy_queue(&v));
+	close(v.evfd);
+	v.evfd = -1;
+	destroy.id = v.st.vdev_id;
+	ASSERT_EQ(0, ioctl(v.st.iommufd, IOMMU_DESTROY, &destroy));
+	destroy.id = v.st.viommu_id;
+	EXPECT_EQ(0, ioctl(v.st.iommufd, IOMMU_DESTROY, &destroy))
+		TH_LOG("IOMMU_DESTROY of the vIOMMU: %s", strerror(errno));
 	munmap(ro, PAGE);
 	vmm_teardown(&v);
 }

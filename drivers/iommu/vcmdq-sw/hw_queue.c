@@ -62,6 +62,8 @@ struct vcmdq_sw_hw_queue {
 	u32 index;
 	struct vcmdq_sw_regs *regs;
 	unsigned long reg_mmap_offset;
+	struct file *event_file;
+	int event_fd;
 };
 
 /*
@@ -242,7 +244,6 @@ static int vcmdq_sw_setup(struct vcmdq_sw_hw_queue *hwq,
 	struct eventfd_ctx *efd;
 	struct ksdb *db;
 	struct kvm *kvm;
-	int ret;
 
 	kvm = vcmdq_sw_get_kvm(data->vm_fd);
 	if (IS_ERR(kvm))
@@ -337,6 +338,12 @@ static void vcmdq_sw_cmdq_destroy(struct arm_vsmmu_sw_cmdq *core)
 	struct vcmdq_sw_hw_queue *hwq =
 		container_of(core, struct vcmdq_sw_hw_queue, core);
 
+	/* Reserved by init, never installed: the allocation failed */
+	if (hwq->event_file) {
+		fput(hwq->event_file);
+		put_unused_fd(hwq->event_fd);
+		hwq->event_file = NULL;
+	}
 	vcmdq_sw_teardown(hwq);
 	vcmdq_sw_regs_put(hwq);
 	vcmdq_sw_queue_put(hwq->q);
@@ -354,6 +361,8 @@ static int vcmdq_sw_cmdq_init(struct arm_vsmmu_sw_cmdq *core, u32 index,
 	struct vcmdq_sw_queue *q;
 	struct file *file;
 	int fd, ret;
+
+	hwq->event_file = NULL;
 
 	ret = iommu_copy_struct_from_user(&data, user_data,
 					  IOMMU_HW_QUEUE_TYPE_ARM_SMMUV3_CMDQ_SW,
@@ -410,16 +419,23 @@ static int vcmdq_sw_cmdq_init(struct arm_vsmmu_sw_cmdq *core, u32 index,
 	}
 	file = vcmdq_sw_event_file(q);
 	if (IS_ERR(file)) {
+		put_unused_fd(fd);
 		ret = PTR_ERR(file);
-		goto err_put_fd;
+		goto err_destroy;
 	}
+	/* From here on destroy puts both; commit installs them instead */
+	hwq->event_fd = fd;
+	hwq->event_file = file;
 	/*
 	 * The mmap offset of the register page is predictable, and a mapping
 	 * takes a reference on the HW queue object: offered before the last
 	 * step that can fail, it lets user space map an object the core then
 	 * aborts (its refcount no longer one) and frees under the mapping. So
 	 * the answer is first written without it, which is what fails for a
-	 * read-only buffer, and the offset is taken only then.
+	 * read-only buffer, and the offset is taken only then. It cannot wait
+	 * for commit, where nothing may fail: the core's own answer, after
+	 * this returns, is the one step left that can still fail with the
+	 * offset allocated.
 	 */
 	data.out_event_fd = fd;
 	data.out_reg_mmap_offset = 0;
@@ -428,43 +444,47 @@ static int vcmdq_sw_cmdq_init(struct arm_vsmmu_sw_cmdq *core, u32 index,
 					IOMMU_HW_QUEUE_TYPE_ARM_SMMUV3_CMDQ_SW,
 					out_reg_mmap_length);
 	if (ret)
-		goto err_fput;
+		goto err_destroy;
 	ret = iommufd_hw_queue_alloc_mmap_page(hw_queue, q->reg_page,
 					       &hwq->reg_mmap_offset);
 	if (ret)
-		goto err_fput;
+		goto err_destroy;
 	data.out_reg_mmap_offset = hwq->reg_mmap_offset;
 	ret = iommu_copy_struct_to_user(user_data, &data,
 					IOMMU_HW_QUEUE_TYPE_ARM_SMMUV3_CMDQ_SW,
 					out_reg_mmap_length);
 	if (ret)
-		goto err_fput;
-	/*
-	 * Installed last, but the core still answers the ioctl after this
-	 * returns: if that fails it destroys the queue and the fd stays,
-	 * open on a dead queue (eventq.c installs after its answer; a driver
-	 * cannot yet).
-	 */
-	fd_install(fd, file);
-
-	/* Whatever the guest queued before the doorbells existed */
-	mutex_lock(&q->lock);
-	vcmdq_sw_kick(q);
-	vcmdq_sw_unlock(q);
+		goto err_destroy;
 	return 0;
 
-err_fput:
-	fput(file);
-err_put_fd:
-	put_unused_fd(fd);
 err_destroy:
 	vcmdq_sw_cmdq_destroy(core);
 	return ret;
+}
+
+/*
+ * The core has answered IOMMU_HW_QUEUE_ALLOC: the event fd becomes the
+ * caller's (as IOMMU_VEVENTQ_ALLOC installs its fd only after answering),
+ * and the queue runs what the guest queued before the doorbells existed.
+ */
+static void vcmdq_sw_cmdq_commit(struct arm_vsmmu_sw_cmdq *core)
+{
+	struct vcmdq_sw_hw_queue *hwq =
+		container_of(core, struct vcmdq_sw_hw_queue, core);
+	struct vcmdq_sw_queue *q = hwq->q;
+
+	fd_install(hwq->event_fd, hwq->event_file);
+	hwq->event_file = NULL;
+
+	mutex_lock(&q->lock);
+	vcmdq_sw_kick(q);
+	vcmdq_sw_unlock(q);
 }
 
 const struct arm_vsmmu_sw_cmdq_ops vcmdq_sw_cmdq_ops = {
 	.owner = THIS_MODULE,
 	.size = sizeof(struct vcmdq_sw_hw_queue),
 	.init = vcmdq_sw_cmdq_init,
+	.commit = vcmdq_sw_cmdq_commit,
 	.destroy = vcmdq_sw_cmdq_destroy,
 };
