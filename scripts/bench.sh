@@ -43,6 +43,43 @@ b = sys.argv[1]
 out = {k: json.load(open(os.path.join(b, f)))
        for k, f in (("real_guest", "bench-guest.json"), ("vm", "bench-vm.json"),
                     ("engine", "bench-engine.json"))}
+
+# Issue 19's targets, checked in this one run: figures, never a failure.
+def row(path, pages, threads):
+    return next((r for r in out["real_guest"]["paths"].get(path, [])
+                 if r["granule_pages"] == pages and r["threads"] == threads), None)
+
+
+def floor_row(pages, threads):
+    return next((r for r in out["real_guest"]["l1_floor"]
+                 if r["granule_pages"] == pages and r["threads"] == threads), None)
+
+
+targets = []
+
+
+def target(name, value, bound, ok):
+    targets.append({"target": name, "value": value, "bound": bound, "met": ok})
+    print(f"bench: target {'PASS' if ok else 'MISS'}: {name}: {value} (bound {bound})")
+
+
+trap1, sw1, sw2 = row("trap", 1, 1), row("sw-main", 1, 1), row("sw-main", 1, 2)
+fl1, store = floor_row(1, 1), (out["vm"].get("floor_store") or {}).get("p50_us")
+if trap1 and sw1:
+    ratio = round(trap1["unmap_avg_us"] / sw1["unmap_avg_us"], 2)
+    target("sw-main 4K 1-thread unmap, trap/sw-main", ratio, ">= 4", ratio >= 4)
+if sw1 and fl1 and store:
+    over = round(sw1["unmap_avg_us"] / (fl1["unmap_avg_us"] + store), 2)
+    target("sw-main 4K 1-thread unmap / (L1 direct unmap + in-kernel store floor)",
+           over, "<= 1.3 (aim)", over <= 1.3)
+sw_rows = out["real_guest"]["paths"].get("sw-main", [])
+if sw_rows:
+    worst = max(r.get("exits_per_unmap", float("inf")) for r in sw_rows)
+    target("sw-main user exits per unmap (worst row)", worst, "0", worst == 0)
+if sw1 and sw2:
+    ratio = round(sw2["unmap_avg_us"] / sw1["unmap_avg_us"], 2)
+    target("sw-main 4K unmap, 2 threads / 1 thread", ratio, "<= 1.3", ratio <= 1.3)
+out["targets"] = targets
 with open(os.path.join(b, "bench.json.tmp"), "w") as f:
     json.dump(out, f, indent=1)
     f.write("\n")
