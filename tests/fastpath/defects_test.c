@@ -56,10 +56,6 @@
 #define PARAMS		"/sys/module/vcmdq_sw/parameters/"
 #define FAIL_ISSUE	"/sys/kernel/debug/vcmdq_sw/fail_issue/"
 
-/* vcpu_main() ended because the VMM stopped it */
-#define VCPU_STOPPED	2
-/* vcpu_main() still running */
-#define VCPU_RUNNING	1
 
 static uint64_t now_ns(void)
 {
@@ -141,100 +137,6 @@ static int open_fds(void)
 		n++;
 	closedir(d);
 	return n;
-}
-
-/* ---- vCPU 0 on a thread of its own ---- */
-
-struct vcpu_thread {
-	struct vmm *v;
-	pthread_t t;
-	bool stop;	/* __atomic */
-	int ret;	/* __atomic: VCPU_RUNNING, then VCPU_STOPPED, 0
-			 * (REG_DONE), VMM_PAUSED or -errno */
-};
-
-static void tick(int sig)
-{
-	(void)sig;
-}
-
-/* KVM_RUN until REG_DONE or REG_PAUSE, or the VMM stops it (10 ms timer) */
-static void *vcpu_main(void *arg)
-{
-	struct vcpu_thread *c = arg;
-	struct sigevent sev = {
-		.sigev_notify = SIGEV_THREAD_ID,
-		.sigev_signo = SIGALRM,
-	};
-	struct itimerspec its = {
-		.it_value.tv_nsec = 10000000,
-		.it_interval.tv_nsec = 10000000,
-	};
-	struct sigaction sa = { .sa_handler = tick };
-	struct kvm_run *run = c->v->vm.run;
-	int reason, ret;
-	timer_t t;
-
-	sev._sigev_un._tid = gettid();
-	if (sigaction(SIGALRM, &sa, NULL) ||
-	    timer_create(CLOCK_MONOTONIC, &sev, &t)) {
-		__atomic_store_n(&c->ret, -errno, __ATOMIC_RELEASE);
-		return NULL;
-	}
-	if (timer_settime(t, 0, &its, NULL)) {
-		__atomic_store_n(&c->ret, -errno, __ATOMIC_RELEASE);
-		timer_delete(t);
-		return NULL;
-	}
-	for (;;) {
-		if (__atomic_load_n(&c->stop, __ATOMIC_ACQUIRE)) {
-			ret = VCPU_STOPPED;
-			break;
-		}
-		reason = kvm_vcpu_run(&c->v->vm);
-		if (reason < 0) {
-			ret = reason;
-			break;
-		}
-		if (reason == KVM_EXIT_INTR)
-			continue;
-		if (reason == KVM_EXIT_MMIO && run->mmio.is_write &&
-		    run->mmio.phys_addr == REG_GPA + REG_DONE) {
-			ret = 0;
-			break;
-		}
-		if (reason == KVM_EXIT_MMIO && run->mmio.is_write &&
-		    run->mmio.phys_addr == REG_GPA + REG_PAUSE) {
-			ret = VMM_PAUSED;
-			break;
-		}
-		printf("# vcpu: unexpected exit %s at 0x%llx\n",
-		       kvm_exit_name(reason),
-		       (unsigned long long)run->mmio.phys_addr);
-		ret = -EIO;
-		break;
-	}
-	timer_delete(t);
-	__atomic_store_n(&c->ret, ret, __ATOMIC_RELEASE);
-	return NULL;
-}
-
-static int vcpu_start(struct vcpu_thread *c, struct vmm *v)
-{
-	*c = (struct vcpu_thread){ .v = v, .ret = VCPU_RUNNING };
-	return pthread_create(&c->t, NULL, vcpu_main, c) ? -EAGAIN : 0;
-}
-
-static int vcpu_state(struct vcpu_thread *c)
-{
-	return __atomic_load_n(&c->ret, __ATOMIC_ACQUIRE);
-}
-
-static int vcpu_stop(struct vcpu_thread *c)
-{
-	__atomic_store_n(&c->stop, true, __ATOMIC_RELEASE);
-	pthread_join(c->t, NULL);
-	return vcpu_state(c);
 }
 
 /* ---- vCPU 1: GERRORN stores in a loop (guest_gerrorn_loop) ---- */
@@ -423,7 +325,7 @@ TEST_F_TIMEOUT(defects, worker_unlock_vs_destroy, 60)
 	uint64_t regs[7] = { REG_GPA, 0, RES_GPA, FLAG_GPA, QUEUE_GPA, 8, 0 };
 	struct stats_call call = { .ret = 1 };
 	struct vcmdq_sw_stats st;
-	struct vcpu_thread vc;
+	struct vmm_vcpu_thread vc;
 	pthread_t t;
 	unsigned int i;
 	struct vmm v;
@@ -437,7 +339,7 @@ TEST_F_TIMEOUT(defects, worker_unlock_vs_destroy, 60)
 	regs[6] = v.prod_off;
 	ASSERT_EQ(0, kvm_vm_load(&v.vm, v.ram, guest_prod_loop_start,
 				 guest_prod_loop_end, regs, 7));
-	ASSERT_EQ(0, vcpu_start(&vc, &v));
+	ASSERT_EQ(0, vmm_vcpu_start(&vc, &v));
 	ASSERT_EQ(0, wait_stats(&v, &st, some_doorbells, 10000))
 		TH_LOG("the guest's stream does not run");
 
@@ -446,7 +348,7 @@ TEST_F_TIMEOUT(defects, worker_unlock_vs_destroy, 60)
 	ASSERT_EQ(0, pthread_create(&t, NULL, stats_main, &call));
 	/* the ioctl holds the lock; the guest's doorbells find it taken */
 	usleep(150000);
-	EXPECT_EQ(VCPU_STOPPED, vcpu_stop(&vc));
+	EXPECT_EQ(VMM_VCPU_STOPPED, vmm_vcpu_stop(&vc));
 	/* waits for the lock, then runs in the ioctl's window */
 	EXPECT_EQ(0, vmm_destroy_queue(&v));
 	pthread_join(t, NULL);
@@ -484,7 +386,7 @@ TEST_F_TIMEOUT(defects, worker_unlock_vs_destroy, 60)
 TEST_F_TIMEOUT(defects, inline_bounded_stay, 120)
 {
 	struct vcmdq_sw_stats st;
-	struct vcpu_thread vc;
+	struct vmm_vcpu_thread vc;
 	uint64_t s0, s1;
 	struct vmm_batch b;
 	struct vcpu1 c1;
@@ -504,7 +406,7 @@ TEST_F_TIMEOUT(defects, inline_bounded_stay, 120)
 	ASSERT_EQ(0, vcpu1_create(&c1, &v));
 
 	ASSERT_EQ(0, set_param("test_turn_delay_us", STAY_DELAY_US));
-	ASSERT_EQ(0, vcpu_start(&vc, &v));
+	ASSERT_EQ(0, vmm_vcpu_start(&vc, &v));
 	/* vCPU 0 stored PROD: its turn has begun */
 	for (i = 0; i < 10000 && !vmm_reg(&v, v.prod_off); i++)
 		usleep(1000);
@@ -512,18 +414,18 @@ TEST_F_TIMEOUT(defects, inline_bounded_stay, 120)
 	ASSERT_EQ(0, vcpu1_start(&c1));
 	s0 = vcpu1_stores(&c1);
 	for (;;) {
-		done = vcpu_state(&vc);
+		done = vmm_vcpu_state(&vc);
 		s1 = vcpu1_stores(&c1);
-		if (done != VCPU_RUNNING || s1 - s0 >= STAY_STORES)
+		if (done != VMM_VCPU_RUNNING || s1 - s0 >= STAY_STORES)
 			break;
 		usleep(1000);
 	}
 	EXPECT_EQ(0, set_param("test_turn_delay_us", 0));
 	EXPECT_EQ(0, vcpu1_stop(&c1));
-	EXPECT_EQ(0, vcpu_stop(&vc));
+	EXPECT_EQ(0, vmm_vcpu_stop(&vc));
 	ASSERT_EQ(0, vmm_stats(&v, &st));
 	printf("# inline_bounded_stay: vCPU 0 %s after %llu GERRORN stores of vCPU 1; %llu inline turns, %llu handovers, %llu doorbells left to a running consumer, %llu worker turns\n",
-	       done == VCPU_RUNNING ? "still in its doorbell" : "finished",
+	       done == VMM_VCPU_RUNNING ? "still in its doorbell" : "finished",
 	       (unsigned long long)(s1 - s0),
 	       (unsigned long long)st.inline_turns,
 	       (unsigned long long)st.handovers,
@@ -741,7 +643,7 @@ static bool handed_over(const struct vcmdq_sw_stats *st)
 TEST_F_TIMEOUT(defects, dirty_ring_handover, 60)
 {
 	struct vcmdq_sw_stats st;
-	struct vcpu_thread vc;
+	struct vmm_vcpu_thread vc;
 	struct vmm_batch b;
 	struct vcpu1 c1;
 	unsigned int i;
@@ -761,7 +663,7 @@ TEST_F_TIMEOUT(defects, dirty_ring_handover, 60)
 	ASSERT_EQ(0, vmm_load(&v, &b, 1, 1));
 	ASSERT_EQ(0, vcpu1_create(&c1, &v));
 
-	ASSERT_EQ(0, vcpu_start(&vc, &v));
+	ASSERT_EQ(0, vmm_vcpu_start(&vc, &v));
 	ASSERT_EQ(0, wait_stats(&v, &st, handed_over, 20000))
 		TH_LOG("the inline stay did not hand over");
 	printf("# dirty_ring_handover: before vCPU 1: %llu commands, %llu inline turns, %llu handovers, %llu worker turns, %llu MSIs deferred, %llu faults\n",
@@ -777,12 +679,12 @@ TEST_F_TIMEOUT(defects, dirty_ring_handover, 60)
 	EXPECT_LE(1ULL, st.msi_defers);
 	/* CONS waits at the CMD_SYNC: vCPU 0 has not seen its MSI */
 	EXPECT_EQ((uint32_t)DRH_TLBIS, vmm_reg(&v, v.cons_off));
-	EXPECT_EQ(VCPU_RUNNING, vcpu_state(&vc));
+	EXPECT_EQ(VMM_VCPU_RUNNING, vmm_vcpu_state(&vc));
 
 	ASSERT_EQ(0, vcpu1_start(&c1));
-	for (i = 0; i < 20000 && vcpu_state(&vc) == VCPU_RUNNING; i++)
+	for (i = 0; i < 20000 && vmm_vcpu_state(&vc) == VMM_VCPU_RUNNING; i++)
 		usleep(1000);
-	EXPECT_EQ(0, vcpu_stop(&vc)) TH_LOG("vCPU 0 never saw its MSI");
+	EXPECT_EQ(0, vmm_vcpu_stop(&vc)) TH_LOG("vCPU 0 never saw its MSI");
 	EXPECT_EQ(0, vcpu1_stop(&c1));
 	EXPECT_EQ(0ULL, vmm_result(&v, 0));
 	EXPECT_EQ(1ULL, vmm_result(&v, 2));

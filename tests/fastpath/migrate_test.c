@@ -50,8 +50,7 @@
 #define ASID_RE		"IOTLB invalidate asid=%u vmid=(?P<vmid>\\d+)"
 #define EACH_ASID_RE	"IOTLB invalidate asid=(?P<n>\\d+) vmid="
 
-/* The guest was stopped by the VMM (vcpu_stop()), not by itself */
-#define VCPU_STOPPED	2
+/* The guest was stopped by the VMM (vmm_vcpu_stop()), not by itself */
 
 static uint64_t now_ns(void)
 {
@@ -102,98 +101,6 @@ static bool gerror_irq(const struct vmm *v)
 	uint64_t n;
 
 	return read(v->gerror_efd, &n, sizeof(n)) == sizeof(n);
-}
-
-/* ---- the vCPU on a thread of its own, until the VMM stops it ---- */
-
-struct vcpu_thread {
-	struct vmm *v;
-	pthread_t t;
-	bool stop;			/* __atomic accesses */
-	int ret;	/* VCPU_STOPPED, 0 (REG_DONE), VMM_PAUSED or -errno */
-};
-
-static void tick(int sig)
-{
-	(void)sig;
-}
-
-/*
- * KVM_RUN until the guest stores to REG_DONE or REG_PAUSE or the VMM asks
- * the thread to stop: a 10 ms timer interrupts KVM_RUN (KVM_EXIT_INTR) to
- * look. Stopped there, the vCPU has no access in flight: its registers are
- * all its state.
- */
-static void *vcpu_main(void *arg)
-{
-	struct vcpu_thread *c = arg;
-	struct sigevent sev = {
-		.sigev_notify = SIGEV_THREAD_ID,
-		.sigev_signo = SIGALRM,
-	};
-	struct itimerspec its = {
-		.it_value.tv_nsec = 10000000,
-		.it_interval.tv_nsec = 10000000,
-	};
-	struct sigaction sa = { .sa_handler = tick };
-	struct kvm_run *run = c->v->vm.run;
-	timer_t t;
-	int reason;
-
-	sev._sigev_un._tid = gettid();
-	if (sigaction(SIGALRM, &sa, NULL) ||
-	    timer_create(CLOCK_MONOTONIC, &sev, &t)) {
-		c->ret = -errno;
-		return NULL;
-	}
-	if (timer_settime(t, 0, &its, NULL)) {
-		c->ret = -errno;
-		timer_delete(t);
-		return NULL;
-	}
-	for (;;) {
-		if (__atomic_load_n(&c->stop, __ATOMIC_ACQUIRE)) {
-			c->ret = VCPU_STOPPED;
-			break;
-		}
-		reason = kvm_vcpu_run(&c->v->vm);
-		if (reason < 0) {
-			c->ret = reason;
-			break;
-		}
-		if (reason == KVM_EXIT_INTR)
-			continue;
-		if (reason == KVM_EXIT_MMIO && run->mmio.is_write &&
-		    run->mmio.phys_addr == REG_GPA + REG_DONE) {
-			c->ret = 0;
-			break;
-		}
-		if (reason == KVM_EXIT_MMIO && run->mmio.is_write &&
-		    run->mmio.phys_addr == REG_GPA + REG_PAUSE) {
-			c->ret = VMM_PAUSED;
-			break;
-		}
-		printf("# vcpu: unexpected exit %s at 0x%llx\n",
-		       kvm_exit_name(reason),
-		       (unsigned long long)run->mmio.phys_addr);
-		c->ret = -EIO;
-		break;
-	}
-	timer_delete(t);
-	return NULL;
-}
-
-static int vcpu_start(struct vcpu_thread *c, struct vmm *v)
-{
-	*c = (struct vcpu_thread){ .v = v, .ret = 1 };
-	return pthread_create(&c->t, NULL, vcpu_main, c) ? -EAGAIN : 0;
-}
-
-static int vcpu_stop(struct vcpu_thread *c)
-{
-	__atomic_store_n(&c->stop, true, __ATOMIC_RELEASE);
-	pthread_join(c->t, NULL);
-	return c->ret;
 }
 
 /*
@@ -759,7 +666,7 @@ TEST(migrate_sw_to_sw)
 	static uint64_t bm[RAM_PAGES / 64];
 	struct vcmdq_sw_stats st;
 	struct vcmdq_sw_state state;
-	struct vcpu_thread vc;
+	struct vmm_vcpu_thread vc;
 	struct mig_report rep;
 	struct vmm_batch *b;
 	uint64_t end, k, t0, tp, at[3];
@@ -780,7 +687,7 @@ TEST(migrate_sw_to_sw)
 	reg_store(&v, 0, EMUL_IDR0);
 	ASSERT_EQ(0, vmm_load(&v, b, SW_NB, SW_NB));
 	free(b);
-	ASSERT_EQ(0, vcpu_start(&vc, &v));
+	ASSERT_EQ(0, vmm_vcpu_start(&vc, &v));
 
 	/* pre-copy: everything, then what was dirtied meanwhile */
 	ASSERT_EQ(0, wait_batches(&v, 50, 10000));
@@ -802,7 +709,7 @@ TEST(migrate_sw_to_sw)
 	while (vmm_reg(&v, v.prod_off) == vmm_reg(&v, v.cons_off) &&
 	       now_ns() < end)
 		usleep(1000);
-	ASSERT_EQ(VCPU_STOPPED, vcpu_stop(&vc));
+	ASSERT_EQ(VMM_VCPU_STOPPED, vmm_vcpu_stop(&vc));
 	k = vmm_result(&v, 2);		/* the batch left pending */
 	ASSERT_GT((uint64_t)SW_NB, k) TH_LOG("the stream ended before the pause");
 	ASSERT_EQ(0, get_state(v.evfd, &state));
@@ -920,7 +827,7 @@ TEST(migrate_pending_exit)
 	struct vcmdq_sw_event ev;
 	struct vcmdq_sw_stats st;
 	struct pollfd p = {};
-	struct vcpu_thread vc;
+	struct vmm_vcpu_thread vc;
 	struct mig_report rep;
 	struct vmm_batch b = {};
 	struct vmm v;
@@ -936,7 +843,7 @@ TEST(migrate_pending_exit)
 	batch_add(&b, cmd_tlbi_nh_asid(PE_ASID + 2));
 	batch_sync(&b, true);
 	ASSERT_EQ(0, vmm_load(&v, &b, 1, 1));
-	ASSERT_EQ(0, vcpu_start(&vc, &v));
+	ASSERT_EQ(0, vmm_vcpu_start(&vc, &v));
 
 	p.fd = v.evfd;
 	p.events = POLLIN;
@@ -948,7 +855,7 @@ TEST(migrate_pending_exit)
 	/* A runs the command; the migration starts before it answers */
 	ASSERT_EQ(0, run_cfgi(&v));
 
-	ASSERT_EQ(VCPU_STOPPED, vcpu_stop(&vc));
+	ASSERT_EQ(VMM_VCPU_STOPPED, vmm_vcpu_stop(&vc));
 	ASSERT_EQ(0, queue_ioctl(v.evfd, VCMDQ_SW_PAUSE));
 	ASSERT_EQ(0, get_state(v.evfd, &state));
 	print_state("migrate_pending_exit", "source, paused", &state);
@@ -1312,7 +1219,7 @@ TEST(migrate_pause_idle)
 	const uint32_t mask = 0x1ff;
 	struct vcmdq_sw_state state;
 	struct vcmdq_sw_stats s;
-	struct vcpu_thread vc;
+	struct vmm_vcpu_thread vc;
 	struct look l0, l1;
 	uint64_t t0, pause_ns, end, turns;
 	uint32_t pending;
@@ -1335,7 +1242,7 @@ TEST(migrate_pause_idle)
 	memset(v.ram + RES_GPA, 0, 16);
 	ASSERT_EQ(0, kvm_vm_load(&v.vm, v.ram, guest_prod_loop_start,
 				 guest_prod_loop_end, regs, 7));
-	ASSERT_EQ(0, vcpu_start(&vc, &v));
+	ASSERT_EQ(0, vmm_vcpu_start(&vc, &v));
 
 	for (m = 0; m < 3; m++) {
 		ASSERT_EQ(0, vmm_set_consumer(&v, modes[m].mode,
@@ -1393,7 +1300,7 @@ TEST(migrate_pause_idle)
 		       (unsigned long long)(l1.st.batches - l0.st.batches),
 		       pending);
 	}
-	EXPECT_EQ(VCPU_STOPPED, vcpu_stop(&vc));
+	EXPECT_EQ(VMM_VCPU_STOPPED, vmm_vcpu_stop(&vc));
 	vmm_teardown(&v);
 }
 

@@ -887,3 +887,94 @@ unsigned int vmm_module_param(const char *name)
 	}
 	return val;
 }
+
+/* ---- vCPU 0 on a thread of its own, until the VMM stops it ---- */
+
+static void vmm_vcpu_tick(int sig)
+{
+	(void)sig;
+}
+
+/*
+ * KVM_RUN until the guest stores to REG_DONE or REG_PAUSE or the VMM asks
+ * the thread to stop: a 10 ms timer interrupts KVM_RUN (KVM_EXIT_INTR) to
+ * look. Stopped there, the vCPU has no access in flight: its registers are
+ * all its state.
+ */
+static void *vmm_vcpu_main(void *arg)
+{
+	struct vmm_vcpu_thread *c = arg;
+	struct sigevent sev = {
+		.sigev_notify = SIGEV_THREAD_ID,
+		.sigev_signo = SIGALRM,
+	};
+	struct itimerspec its = {
+		.it_value.tv_nsec = 10000000,
+		.it_interval.tv_nsec = 10000000,
+	};
+	struct sigaction sa = { .sa_handler = vmm_vcpu_tick };
+	struct kvm_run *run = c->v->vm.run;
+	int reason, ret;
+	timer_t t;
+
+	sev._sigev_un._tid = gettid();
+	if (sigaction(SIGALRM, &sa, NULL) ||
+	    timer_create(CLOCK_MONOTONIC, &sev, &t)) {
+		__atomic_store_n(&c->ret, -errno, __ATOMIC_RELEASE);
+		return NULL;
+	}
+	if (timer_settime(t, 0, &its, NULL)) {
+		__atomic_store_n(&c->ret, -errno, __ATOMIC_RELEASE);
+		timer_delete(t);
+		return NULL;
+	}
+	for (;;) {
+		if (__atomic_load_n(&c->stop, __ATOMIC_ACQUIRE)) {
+			ret = VMM_VCPU_STOPPED;
+			break;
+		}
+		reason = kvm_vcpu_run(&c->v->vm);
+		if (reason < 0) {
+			ret = reason;
+			break;
+		}
+		if (reason == KVM_EXIT_INTR)
+			continue;
+		if (reason == KVM_EXIT_MMIO && run->mmio.is_write &&
+		    run->mmio.phys_addr == REG_GPA + REG_DONE) {
+			ret = 0;
+			break;
+		}
+		if (reason == KVM_EXIT_MMIO && run->mmio.is_write &&
+		    run->mmio.phys_addr == REG_GPA + REG_PAUSE) {
+			ret = VMM_PAUSED;
+			break;
+		}
+		printf("# vcpu: unexpected exit %s at 0x%llx\n",
+		       kvm_exit_name(reason),
+		       (unsigned long long)run->mmio.phys_addr);
+		ret = -EIO;
+		break;
+	}
+	timer_delete(t);
+	__atomic_store_n(&c->ret, ret, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+int vmm_vcpu_start(struct vmm_vcpu_thread *c, struct vmm *v)
+{
+	*c = (struct vmm_vcpu_thread){ .v = v, .ret = VMM_VCPU_RUNNING };
+	return pthread_create(&c->t, NULL, vmm_vcpu_main, c) ? -EAGAIN : 0;
+}
+
+int vmm_vcpu_state(struct vmm_vcpu_thread *c)
+{
+	return __atomic_load_n(&c->ret, __ATOMIC_ACQUIRE);
+}
+
+int vmm_vcpu_stop(struct vmm_vcpu_thread *c)
+{
+	__atomic_store_n(&c->stop, true, __ATOMIC_RELEASE);
+	pthread_join(c->t, NULL);
+	return vmm_vcpu_state(c);
+}

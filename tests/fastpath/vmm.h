@@ -233,4 +233,25 @@ double vmm_ticks_to_us(uint64_t ticks);
  */
 unsigned int vmm_module_param(const char *name);
 
+/*
+ * vCPU 0 run on a thread of its own (vmm_vcpu_start()) until the guest is
+ * done or pauses, or the VMM stops it (vmm_vcpu_stop()). vmm_vcpu_state()
+ * and vmm_vcpu_stop() return VMM_VCPU_RUNNING while it runs, then
+ * VMM_VCPU_STOPPED (the VMM stopped it), 0 (REG_DONE), VMM_PAUSED or
+ * -errno.
+ */
+#define VMM_VCPU_STOPPED	2
+#define VMM_VCPU_RUNNING	3
+
+struct vmm_vcpu_thread {
+	struct vmm *v;
+	pthread_t t;
+	bool stop;	/* __atomic */
+	int ret;	/* __atomic: VMM_VCPU_RUNNING, then how it ended */
+};
+
+int vmm_vcpu_start(struct vmm_vcpu_thread *c, struct vmm *v);
+int vmm_vcpu_state(struct vmm_vcpu_thread *c);
+int vmm_vcpu_stop(struct vmm_vcpu_thread *c);
+
 #endif /* VCMDQ_TESTS_VMM_H */
