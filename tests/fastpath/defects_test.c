@@ -150,49 +150,19 @@ struct vcpu1 {
 	int err;	/* 0, or the negative errno that stopped it */
 };
 
-static int vcpu1_set(int fd, size_t off, uint64_t val)
-{
-	struct kvm_one_reg reg = {
-		.id = KVM_REG_ARM64 | KVM_REG_SIZE_U64 | KVM_REG_ARM_CORE |
-		      (off / sizeof(uint32_t)),
-		.addr = (uintptr_t)&val,
-	};
-
-	return ioctl(fd, KVM_SET_ONE_REG, &reg) ? -errno : 0;
-}
-
 static int vcpu1_create(struct vcpu1 *c, struct vmm *v)
 {
 	const uint64_t regs[10] = {
 		REG_GPA, VCPU1_STOP, VCPU1_COUNT, 0, 0, 0, 0, 0, 0,
 		v->gerrorn_off,
 	};
-	struct kvm_vcpu_init init;
-	unsigned int i;
-	int ret;
 
 	memset(c, 0, sizeof(*c));
 	c->v = v;
 	memcpy(v->ram + VCPU1_CODE, guest_gerrorn_loop_start,
 	       guest_gerrorn_loop_end - guest_gerrorn_loop_start);
 	memset(v->ram + VCPU1_STOP, 0, 16);
-	c->fd = ioctl(v->vm.vm_fd, KVM_CREATE_VCPU, 1);
-	if (c->fd < 0)
-		return -errno;
-	if (ioctl(v->vm.vm_fd, KVM_ARM_PREFERRED_TARGET, &init) ||
-	    ioctl(c->fd, KVM_ARM_VCPU_INIT, &init))
-		return -errno;
-	c->run = mmap(NULL, v->vm.run_size, PROT_READ | PROT_WRITE,
-		      MAP_SHARED, c->fd, 0);
-	if (c->run == MAP_FAILED) {
-		c->run = NULL;
-		return -errno;
-	}
-	ret = vcpu1_set(c->fd, offsetof(struct kvm_regs, regs.pc), VCPU1_CODE);
-	for (i = 0; !ret && i < 10; i++)
-		ret = vcpu1_set(c->fd, offsetof(struct kvm_regs, regs.regs[i]),
-				regs[i]);
-	return ret;
+	return kvm_vcpu_add(&v->vm, 1, VCPU1_CODE, regs, 10, &c->fd, &c->run);
 }
 
 static void *vcpu1_main(void *arg)

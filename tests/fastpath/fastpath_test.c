@@ -2104,46 +2104,15 @@ struct vcpu1 {
 	uint64_t last_exit;	/* MMIO address of an unexpected exit */
 };
 
-static int vcpu1_set(int fd, size_t off, uint64_t val)
-{
-	struct kvm_one_reg reg = {
-		.id = KVM_REG_ARM64 | KVM_REG_SIZE_U64 | KVM_REG_ARM_CORE |
-		      (off / sizeof(uint32_t)),
-		.addr = (uintptr_t)&val,
-	};
-
-	return ioctl(fd, KVM_SET_ONE_REG, &reg) ? -errno : 0;
-}
-
 /* vCPU @id of @v, run on CPU @cpu, starting at @pc with x0.. = @regs */
 static int vcpu1_create(struct vcpu1 *c, struct vmm *v, unsigned int id,
 			int cpu, uint64_t pc, const uint64_t *regs,
 			unsigned int nregs)
 {
-	struct kvm_vcpu_init init;
-	unsigned int i;
-	int ret = 0;
-
 	memset(c, 0, sizeof(*c));
 	c->v = v;
 	c->cpu = cpu;
-	c->fd = ioctl(v->vm.vm_fd, KVM_CREATE_VCPU, id);
-	if (c->fd < 0)
-		return -errno;
-	if (ioctl(v->vm.vm_fd, KVM_ARM_PREFERRED_TARGET, &init) ||
-	    ioctl(c->fd, KVM_ARM_VCPU_INIT, &init))
-		return -errno;
-	c->run = mmap(NULL, v->vm.run_size, PROT_READ | PROT_WRITE,
-		      MAP_SHARED, c->fd, 0);
-	if (c->run == MAP_FAILED) {
-		c->run = NULL;
-		return -errno;
-	}
-	ret = vcpu1_set(c->fd, offsetof(struct kvm_regs, regs.pc), pc);
-	for (i = 0; !ret && i < nregs; i++)
-		ret = vcpu1_set(c->fd, offsetof(struct kvm_regs, regs.regs[i]),
-				regs[i]);
-	return ret;
+	return kvm_vcpu_add(&v->vm, id, pc, regs, nregs, &c->fd, &c->run);
 }
 
 /* vCPU @id on CPU @cpu, storing GERRORN in a loop (guest_gerrorn_loop) */

@@ -1094,17 +1094,6 @@ static uint16_t scale_asid(unsigned int k, unsigned int j)
 	return 0xa00 + k * 16 + j;
 }
 
-static int set_reg(int fd, size_t off, uint64_t val)
-{
-	struct kvm_one_reg reg = {
-		.id = KVM_REG_ARM64 | KVM_REG_SIZE_U64 | KVM_REG_ARM_CORE |
-		      (off / sizeof(uint32_t)),
-		.addr = (uintptr_t)&val,
-	};
-
-	return ioctl(fd, KVM_SET_ONE_REG, &reg) ? -errno : 0;
-}
-
 static void *scale_vcpu_run(void *arg)
 {
 	struct scale_vcpu *c = arg;
@@ -1139,27 +1128,10 @@ static int scale_vcpu_start(struct scale_vm *s, unsigned int j,
 		QUEUE_GPA + j * (16UL << SCALE_LOG2SIZE), SCALE_LOG2SIZE,
 		blk + 0x04, blk + 0x00, blk + 0x10, blk + 0x14, 1, blk + 0x00,
 	};
-	struct kvm_vcpu_init init;
-	unsigned int i;
-	int ret = 0;
+	int ret;
 
 	c->vm = s;
-	c->fd = ioctl(s->vm.vm_fd, KVM_CREATE_VCPU, j);
-	if (c->fd < 0)
-		return -errno;
-	if (ioctl(s->vm.vm_fd, KVM_ARM_PREFERRED_TARGET, &init) ||
-	    ioctl(c->fd, KVM_ARM_VCPU_INIT, &init))
-		return -errno;
-	c->run = mmap(NULL, s->vm.run_size, PROT_READ | PROT_WRITE, MAP_SHARED,
-		      c->fd, 0);
-	if (c->run == MAP_FAILED) {
-		c->run = NULL;
-		return -errno;
-	}
-	ret = set_reg(c->fd, offsetof(struct kvm_regs, regs.pc), 0);
-	for (i = 0; !ret && i < 12; i++)
-		ret = set_reg(c->fd, offsetof(struct kvm_regs, regs.regs[i]),
-			      regs[i]);
+	ret = kvm_vcpu_add(&s->vm, j, 0, regs, 12, &c->fd, &c->run);
 	if (ret)
 		return ret;
 	if (pthread_create(&c->t, NULL, scale_vcpu_run, c))

@@ -130,7 +130,8 @@ int kvm_vcpu_create(struct kvm_vm *vm)
 	return 0;
 }
 
-static int set_core(struct kvm_vm *vm, size_t off, uint64_t val)
+/* Set the core register at @off of struct kvm_regs of vCPU @fd: 0 or -errno */
+static int core_reg_set(int fd, size_t off, uint64_t val)
 {
 	struct kvm_one_reg reg = {
 		.id = KVM_REG_ARM64 | KVM_REG_SIZE_U64 | KVM_REG_ARM_CORE |
@@ -138,8 +139,46 @@ static int set_core(struct kvm_vm *vm, size_t off, uint64_t val)
 		.addr = (uintptr_t)&val,
 	};
 
-	return ioctl(vm->vcpu_fd, KVM_SET_ONE_REG, &reg) ?
+	return ioctl(fd, KVM_SET_ONE_REG, &reg) ? -errno : 0;
+}
+
+static int set_core(struct kvm_vm *vm, size_t off, uint64_t val)
+{
+	return core_reg_set(vm->vcpu_fd, off, val) ?
 	       fail("KVM_SET_ONE_REG") : 0;
+}
+
+/*
+ * A further vCPU @id of @vm, starting at @pc with x0.. = @regs: its fd in
+ * @fd and its kvm_run in @run, set as soon as they exist (the caller
+ * closes and unmaps them, after a failure too). Returns 0 or -errno.
+ */
+int kvm_vcpu_add(struct kvm_vm *vm, unsigned int id, uint64_t pc,
+		 const uint64_t *regs, unsigned int nregs, int *fd,
+		 struct kvm_run **run)
+{
+	struct kvm_vcpu_init init;
+	unsigned int i;
+	int ret;
+
+	*run = NULL;
+	*fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, id);
+	if (*fd < 0)
+		return -errno;
+	if (ioctl(vm->vm_fd, KVM_ARM_PREFERRED_TARGET, &init) ||
+	    ioctl(*fd, KVM_ARM_VCPU_INIT, &init))
+		return -errno;
+	*run = mmap(NULL, vm->run_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+		    *fd, 0);
+	if (*run == MAP_FAILED) {
+		*run = NULL;
+		return -errno;
+	}
+	ret = core_reg_set(*fd, offsetof(struct kvm_regs, regs.pc), pc);
+	for (i = 0; !ret && i < nregs; i++)
+		ret = core_reg_set(*fd, offsetof(struct kvm_regs,
+						 regs.regs[i]), regs[i]);
+	return ret;
 }
 
 int kvm_vcpu_set_reg(struct kvm_vm *vm, unsigned int xn, uint64_t val)

@@ -32,6 +32,9 @@ int kvm_vm_add_slot_mem(struct kvm_vm *vm, uint64_t gpa, size_t size,
 int kvm_vm_load(struct kvm_vm *vm, void *ram, const uint8_t *start,
 		const uint8_t *end, const uint64_t *regs, unsigned int nregs);
 int kvm_vcpu_create(struct kvm_vm *vm);
+int kvm_vcpu_add(struct kvm_vm *vm, unsigned int id, uint64_t pc,
+		 const uint64_t *regs, unsigned int nregs, int *fd,
+		 struct kvm_run **run);
 int kvm_vcpu_set_reg(struct kvm_vm *vm, unsigned int xn, uint64_t val);
 int kvm_vcpu_set_pc(struct kvm_vm *vm, uint64_t pc);
 int kvm_vcpu_run(struct kvm_vm *vm);
