@@ -57,33 +57,13 @@
 #define FAIL_ISSUE	"/sys/kernel/debug/vcmdq_sw/fail_issue/"
 
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
-
-static int write_file(const char *path, const char *val)
-{
-	int fd = open(path, O_WRONLY);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = write(fd, val, strlen(val));
-	close(fd);
-	return n == (ssize_t)strlen(val) ? 0 : -EIO;
-}
-
 static int set_param(const char *name, unsigned int val)
 {
 	char path[128], buf[16];
 
 	snprintf(path, sizeof(path), PARAMS "%s", name);
 	snprintf(buf, sizeof(buf), "%u", val);
-	return write_file(path, buf);
+	return vmm_write_file(path, buf);
 }
 
 /* The next @times host issues fail with -EIO (0: none) */
@@ -93,13 +73,13 @@ static int fail_issue(unsigned int times)
 	int ret;
 
 	snprintf(buf, sizeof(buf), "%u", times);
-	ret = write_file(FAIL_ISSUE "verbose", "0");
+	ret = vmm_write_file(FAIL_ISSUE "verbose", "0");
 	if (!ret)
-		ret = write_file(FAIL_ISSUE "interval", "1");
+		ret = vmm_write_file(FAIL_ISSUE "interval", "1");
 	if (!ret)
-		ret = write_file(FAIL_ISSUE "times", buf);
+		ret = vmm_write_file(FAIL_ISSUE "times", buf);
 	if (!ret)
-		ret = write_file(FAIL_ISSUE "probability", times ? "100" : "0");
+		ret = vmm_write_file(FAIL_ISSUE "probability", times ? "100" : "0");
 	return ret;
 }
 
@@ -221,14 +201,14 @@ static int wait_stats(const struct vmm *v, struct vcmdq_sw_stats *st,
 		      bool (*done)(const struct vcmdq_sw_stats *st),
 		      unsigned int ms)
 {
-	uint64_t end = now_ns() + ms * 1000000ULL;
+	uint64_t end = vmm_now_ns() + ms * 1000000ULL;
 
 	for (;;) {
 		if (vmm_stats(v, st))
 			return -EIO;
 		if (done(st))
 			return 0;
-		if (now_ns() > end)
+		if (vmm_now_ns() > end)
 			return -ETIMEDOUT;
 		usleep(2000);
 	}

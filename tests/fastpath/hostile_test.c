@@ -60,14 +60,6 @@ static int pin_to_cpu(int cpu)
 	return sched_setaffinity(0, sizeof(set), &set) ? -errno : 0;
 }
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
-
 /* The responsiveness bounds (see the top of the file) */
 /*
  * A working base kernel on TCG: up to 0.27 s late, ~90 wakeups a second;
@@ -93,18 +85,18 @@ static void *probe_thread(void *arg)
 	p->err = pin_to_cpu(p->cpu);
 	if (p->err)
 		return NULL;
-	next = now_ns();
+	next = vmm_now_ns();
 	while (!__atomic_load_n(&p->stop, __ATOMIC_ACQUIRE)) {
 		next += 1000000;
 		ts.tv_sec = next / 1000000000ULL;
 		ts.tv_nsec = next % 1000000000ULL;
 		clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
-		late = now_ns() - next;
+		late = vmm_now_ns() - next;
 		if (late > p->max_ns)
 			p->max_ns = late;
 		p->wakeups++;
 		if (late > 1000000)
-			next = now_ns();	/* no catching up */
+			next = vmm_now_ns();	/* no catching up */
 	}
 	return NULL;
 }
@@ -151,7 +143,7 @@ static uint32_t pick_seed(void)
 
 	if (e)
 		return strtoul(e, NULL, 0);
-	return (uint32_t)now_ns() | 1;
+	return (uint32_t)vmm_now_ns() | 1;
 }
 
 static void run_hostile(struct __test_metadata *_metadata, const char *name,
@@ -212,9 +204,9 @@ static void run_hostile(struct __test_metadata *_metadata, const char *name,
 	stopper.secs = secs;
 	stopper.name = name;
 	ASSERT_EQ(0, pthread_create(&stop, NULL, stop_later, &stopper));
-	t0 = now_ns();
+	t0 = vmm_now_ns();
 	ret = vmm_run(&v, secs + 120);
-	t1 = now_ns();
+	t1 = vmm_now_ns();
 	pthread_join(stop, NULL);
 	for (i = 0; i < 2; i++) {
 		__atomic_store_n(&probe[i].stop, true, __ATOMIC_RELEASE);

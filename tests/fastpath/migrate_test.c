@@ -50,16 +50,6 @@
 #define ASID_RE		"IOTLB invalidate asid=%u vmid=(?P<vmid>\\d+)"
 #define EACH_ASID_RE	"IOTLB invalidate asid=(?P<n>\\d+) vmid="
 
-/* The guest was stopped by the VMM (vmm_vcpu_stop()), not by itself */
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
-
 static uint64_t ram_hash(const uint8_t *ram)
 {
 	uint64_t h = 0xcbf29ce484222325ULL;	/* FNV-1a */
@@ -611,10 +601,10 @@ static void print_state(const char *test, const char *what,
 /* Wait up to @ms for the guest to have finished @n batches. */
 static int wait_batches(const struct vmm *v, uint64_t n, unsigned int ms)
 {
-	uint64_t end = now_ns() + ms * 1000000ULL;
+	uint64_t end = vmm_now_ns() + ms * 1000000ULL;
 
 	while (vmm_result(v, 2) < n) {
-		if (vmm_result(v, 0) || now_ns() > end)
+		if (vmm_result(v, 0) || vmm_now_ns() > end)
 			return -ETIMEDOUT;
 		usleep(1000);
 	}
@@ -691,7 +681,7 @@ TEST(migrate_sw_to_sw)
 
 	/* pre-copy: everything, then what was dirtied meanwhile */
 	ASSERT_EQ(0, wait_batches(&v, 50, 10000));
-	t0 = now_ns();
+	t0 = vmm_now_ns();
 	at[0] = vmm_result(&v, 2);
 	ASSERT_EQ(0, ram_log_dirty(&v, true));
 	n[0] = send_pages(sk[0], &v, NULL);
@@ -703,11 +693,11 @@ TEST(migrate_sw_to_sw)
 
 	/* stop: the queue, the guest's next batch left in it, the vCPU */
 	at[2] = vmm_result(&v, 2);
-	tp = now_ns();
+	tp = vmm_now_ns();
 	ASSERT_EQ(0, queue_ioctl(v.evfd, VCMDQ_SW_PAUSE));
-	end = now_ns() + 2000000000ULL;
+	end = vmm_now_ns() + 2000000000ULL;
 	while (vmm_reg(&v, v.prod_off) == vmm_reg(&v, v.cons_off) &&
-	       now_ns() < end)
+	       vmm_now_ns() < end)
 		usleep(1000);
 	ASSERT_EQ(VMM_VCPU_STOPPED, vmm_vcpu_stop(&vc));
 	k = vmm_result(&v, 2);		/* the batch left pending */
@@ -1048,10 +1038,10 @@ static void put_entry(struct vmm *v, uint32_t idx, struct vmm_cmd c)
 
 static int wait_cons(const struct vmm *v, uint32_t cons, unsigned int ms)
 {
-	uint64_t end = now_ns() + ms * 1000000ULL;
+	uint64_t end = vmm_now_ns() + ms * 1000000ULL;
 
 	while (vmm_reg(v, v->cons_off) != cons) {
-		if (now_ns() > end)
+		if (vmm_now_ns() > end)
 			return -ETIMEDOUT;
 		usleep(1000);
 	}
@@ -1178,7 +1168,7 @@ TEST(migrate_hw_to_sw)
 
 static int wait_cmds(const struct vmm *v, uint64_t cmds, unsigned int ms)
 {
-	uint64_t end = now_ns() + ms * 1000000ULL;
+	uint64_t end = vmm_now_ns() + ms * 1000000ULL;
 	struct vcmdq_sw_stats st;
 
 	for (;;) {
@@ -1186,7 +1176,7 @@ static int wait_cmds(const struct vmm *v, uint64_t cmds, unsigned int ms)
 			return -EIO;
 		if (st.cmds >= cmds)
 			return 0;
-		if (now_ns() > end)
+		if (vmm_now_ns() > end)
 			return -ETIMEDOUT;
 		usleep(2000);
 	}
@@ -1251,17 +1241,17 @@ TEST(migrate_pause_idle)
 		ASSERT_EQ(0, wait_cmds(&v, s.cmds + 40, 10000))
 			TH_LOG("%s: the stream does not run", modes[m].name);
 
-		t0 = now_ns();
+		t0 = vmm_now_ns();
 		ASSERT_EQ(0, queue_ioctl(v.evfd, VCMDQ_SW_PAUSE));
-		pause_ns = now_ns() - t0;
+		pause_ns = vmm_now_ns() - t0;
 		look_at(&v, &l0);
 		/* a while, with a few doorbells */
-		end = now_ns() + 5000000000ULL;
+		end = vmm_now_ns() + 5000000000ULL;
 		do {
 			usleep(10000);
 			look_at(&v, &l1);
 		} while ((l1.st.doorbells < l0.st.doorbells + 3 ||
-			  now_ns() < t0 + 50000000) && now_ns() < end);
+			  vmm_now_ns() < t0 + 50000000) && vmm_now_ns() < end);
 		EXPECT_LE(l0.st.doorbells + 3, l1.st.doorbells)
 			TH_LOG("%s: the guest stopped storing PROD", modes[m].name);
 		EXPECT_NE(l0.prod, l1.prod);
@@ -1285,8 +1275,8 @@ TEST(migrate_pause_idle)
 		EXPECT_EQ(0, wait_cmds(&v, l1.st.cmds + pending, 5000))
 			TH_LOG("%s: the %u entries left in the paused queue did not run",
 			       modes[m].name, pending);
-		end = now_ns() + 5000000000ULL;
-		while (vmm_result(&v, 0) <= turns && now_ns() < end)
+		end = vmm_now_ns() + 5000000000ULL;
+		while (vmm_result(&v, 0) <= turns && vmm_now_ns() < end)
 			usleep(2000);
 		EXPECT_LT(turns, vmm_result(&v, 0))
 			TH_LOG("%s: no guest turn completed after UNPAUSE",
@@ -1294,7 +1284,7 @@ TEST(migrate_pause_idle)
 		EXPECT_EQ(-EBUSY, get_state(v.evfd, &state));
 		printf("# migrate_pause_idle: %s: PAUSE returned in %.1f us; paused %.0f ms: %llu doorbells, %llu commands, %llu host batches; after UNPAUSE the %u entries left pending ran\n",
 		       modes[m].name, pause_ns / 1e3,
-		       (now_ns() - t0) / 1e6,
+		       (vmm_now_ns() - t0) / 1e6,
 		       (unsigned long long)(l1.st.doorbells - l0.st.doorbells),
 		       (unsigned long long)(l1.st.cmds - l0.st.cmds),
 		       (unsigned long long)(l1.st.batches - l0.st.batches),

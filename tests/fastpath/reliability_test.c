@@ -439,18 +439,6 @@ TEST_F_TIMEOUT(rel, chaos_teardown, 3600)
 
 /* ---- fail_nth ---- */
 
-static int write_file(const char *path, const char *s)
-{
-	int fd = open(path, O_WRONLY), ret = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (write(fd, s, strlen(s)) < 0)
-		ret = -errno;
-	close(fd);
-	return ret;
-}
-
 static int fail_nth_setup(void)
 {
 	static const char *const knobs[][2] = {
@@ -464,7 +452,7 @@ static int fail_nth_setup(void)
 	int ret;
 
 	for (i = 0; i < sizeof(knobs) / sizeof(knobs[0]); i++) {
-		ret = write_file(knobs[i][0], knobs[i][1]);
+		ret = vmm_write_file(knobs[i][0], knobs[i][1]);
 		if (ret)
 			return ret;
 	}
@@ -549,7 +537,7 @@ static int fail_attrs_reset(void)
 	for (i = 0; i < NR_FAIL_ATTRS; i++) {
 		snprintf(path, sizeof(path), "/sys/kernel/debug/%s/times",
 			 fail_attrs[i].name);
-		ret = write_file(path, val);
+		ret = vmm_write_file(path, val);
 		if (ret)
 			return ret;
 	}

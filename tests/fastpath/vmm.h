@@ -254,4 +254,9 @@ int vmm_vcpu_start(struct vmm_vcpu_thread *c, struct vmm *v);
 int vmm_vcpu_state(struct vmm_vcpu_thread *c);
 int vmm_vcpu_stop(struct vmm_vcpu_thread *c);
 
+/* CLOCK_MONOTONIC in ns */
+uint64_t vmm_now_ns(void);
+/* Write @val to the sysfs, debugfs or tracefs file @path: 0 or -errno */
+int vmm_write_file(const char *path, const char *val);
+
 #endif /* VCMDQ_TESTS_VMM_H */
