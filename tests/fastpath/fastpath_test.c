@@ -1303,14 +1303,6 @@ struct read_sampler {
 	unsigned int bad;		/* neither an event nor EAGAIN */
 };
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
-
 /* Entries the worker has still to consume of the batch ending at @prod */
 static uint32_t entries_left(const struct vmm *v, uint32_t prod)
 {
@@ -1349,12 +1341,12 @@ static void *sample_reads(void *arg)
 
 		if (!left || left >= s->batch)
 			continue;	/* not in the middle of a turn */
-		t0 = now_ns();
+		t0 = vmm_now_ns();
 		r = read(s->v->evfd, &ev, sizeof(ev));
 		if (r != sizeof(ev) && !(r < 0 && errno == EAGAIN))
 			s->bad++;
 		poll(&p, 1, 0);
-		s->ns[s->n++] = now_ns() - t0;
+		s->ns[s->n++] = vmm_now_ns() - t0;
 		left = entries_left(s->v, prod);
 		if (!left || left > s->batch)	/* done, or a new one */
 			s->waited++;
@@ -1498,9 +1490,9 @@ TEST(unmap_at_end_of_space)
 	unmap.ioas_id = v.st.ioas_id;
 	unmap.iova = QUEUE_GPA;
 	unmap.length = -(uint64_t)QUEUE_GPA;	/* up to and with ULONG_MAX */
-	t0 = now_ns();
+	t0 = vmm_now_ns();
 	err = ioctl(v.st.iommufd, IOMMU_IOAS_UNMAP, &unmap) ? -errno : 0;
-	ns = now_ns() - t0;
+	ns = vmm_now_ns() - t0;
 	printf("# unmap_at_end_of_space: IOAS_UNMAP to the end with the queue live: %s in %.1f us\n",
 	       err ? strerror(-err) : "unmapped", ns / 1e3);
 	EXPECT_EQ(-EBUSY, err);
@@ -1676,7 +1668,7 @@ struct destroyer {
 	struct vmm *v;
 	pthread_barrier_t *go;
 	int ret;			/* of IOMMU_DESTROY */
-	uint64_t start, end;		/* now_ns() around it */
+	uint64_t start, end;		/* vmm_now_ns() around it */
 	int stats_errno;		/* if it destroyed: GET_STATS right after */
 	short revents;			/* and poll() */
 };
@@ -1688,9 +1680,9 @@ static void *destroy_queue(void *arg)
 	struct pollfd p = { .fd = d->v->evfd, .events = POLLIN };
 
 	pthread_barrier_wait(d->go);
-	d->start = now_ns();
+	d->start = vmm_now_ns();
 	d->ret = destroy(d->v->st.iommufd, d->v->hwq_id);
-	d->end = now_ns();
+	d->end = vmm_now_ns();
 	if (d->ret)
 		return NULL;
 	d->stats_errno = ioctl(d->v->evfd, VCMDQ_SW_GET_STATS, &st) ? errno : 0;
@@ -2201,19 +2193,6 @@ static void print_inline_stats(const char *name, const struct vcmdq_sw_stats *st
 	       (unsigned long long)st->batches);
 }
 
-/* Write @val to the tracefs file @path; 0 or -errno. */
-static int tracefs_write(const char *path, const char *val)
-{
-	int fd = open(path, O_WRONLY | O_TRUNC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = write(fd, val, strlen(val));
-	close(fd);
-	return n == (ssize_t)strlen(val) ? 0 : -EIO;
-}
-
 #define HANDOVER_EVENT	"/sys/kernel/tracing/events/vcmdq_sw/vcmdq_sw_handover/enable"
 
 /*
@@ -2249,8 +2228,8 @@ TEST(inline_handover)
 	batch_add(&b, cmd_tlbi_nh_va(0x6e1, 0x78000000 + (nva - 1) * 0x1000));
 	batch_sync(&b, true);
 	ASSERT_EQ(nva + 1, b.n);
-	ASSERT_EQ(0, tracefs_write("/sys/kernel/tracing/trace", ""));
-	ASSERT_EQ(0, tracefs_write(HANDOVER_EVENT, "1"))
+	ASSERT_EQ(0, vmm_write_file("/sys/kernel/tracing/trace", ""));
+	ASSERT_EQ(0, vmm_write_file(HANDOVER_EVENT, "1"))
 		TH_LOG("tracefs: %s", strerror(errno));
 	ASSERT_EQ(0, vmm_setup(&v, VMM_FAST, VCMDQ_SW_LAYOUT_SMMUV3, 9));
 	ASSERT_EQ(0, vmm_alloc_queue(&v));
@@ -2258,7 +2237,7 @@ TEST(inline_handover)
 	ASSERT_EQ(0, vmm_run(&v, 60));
 	ASSERT_GUEST_OK(&v, nrun);
 	ASSERT_EQ(0, vmm_stats(&v, &st));
-	EXPECT_EQ(0, tracefs_write(HANDOVER_EVENT, "0"));
+	EXPECT_EQ(0, vmm_write_file(HANDOVER_EVENT, "0"));
 	fd = open("/sys/kernel/tracing/trace", O_RDONLY);
 	ASSERT_LE(0, fd);
 	n = read(fd, buf, sizeof(buf) - 1);
@@ -2423,6 +2402,15 @@ static bool stress(void);
 #define NLD_CHEAP	(3 * 64)
 #define NLD_ROUNDS	200
 #define NLD_STRESS_ROUNDS	1000
+/*
+ * Few rounds catch B's store inside A's turn (1 to 8 in 200 rounds to 1 in
+ * 1850 on this rig, TCG):
+ * past NLD_ROUNDS the test goes on, in steps of NLD_STEP, until one has,
+ * up to NLD_MAX_ROUNDS. The counters are read between rounds only, when
+ * both vCPUs wait and nothing is left to consume.
+ */
+#define NLD_STEP	50
+#define NLD_MAX_ROUNDS	3000
 
 /*
  * A PROD store that finds the inline consumer taken leaves its PROD to
@@ -2443,16 +2431,16 @@ static bool stress(void);
  * mostly finds A's turn running; then only A's second look completes the
  * round. A round that does not complete is a lost doorbell. At least one
  * store must have found the consumer taken (inline_busy), or nothing was
- * tested.
+ * tested: the test then reports a skip, not a pass (see NLD_STEP).
  */
 TEST(inline_no_lost_doorbell)
 {
 	const unsigned int nld_long = vmm_module_param("inline_entries") - 1;
 	const unsigned int rounds = stress() ? NLD_STRESS_ROUNDS : NLD_ROUNDS;
 	const uint32_t per = nld_long + 2;
-	unsigned int r, i, done = 0, mid_turn = 0;
+	unsigned int r, i, ran = 0, done = 0, mid_turn = 0;
 	uint32_t mask, p, cons = 0;
-	struct vcmdq_sw_stats st;
+	struct vcmdq_sw_stats st = {};
 	struct vcpu1 a, b;
 	pthread_t ta, tb;
 	uint64_t end;
@@ -2468,8 +2456,16 @@ TEST(inline_no_lost_doorbell)
 	ASSERT_EQ(0, pthread_create(&tb, NULL, vcpu1_thread, &b));
 
 	p = vmm_reg(&v, v.cons_off) & mask;
-	for (r = 1; r <= rounds; r++) {
+	for (r = 1; r <= NLD_MAX_ROUNDS; r++) {
 		uint32_t *ca = sog_ctl(&v, 0), *cb = sog_ctl(&v, 1);
+
+		if (r > rounds && !((r - 1) % NLD_STEP)) {
+			/* between rounds: both vCPUs wait, the queue is empty */
+			ASSERT_EQ(0, vmm_stats(&v, &st));
+			if (st.inline_busy)
+				break;
+		}
+		ran++;
 
 		for (i = 0; i < NLD_CHEAP; i++)
 			queue_put(&v, p + i, cmd_sync());
@@ -2488,11 +2484,11 @@ TEST(inline_no_lost_doorbell)
 		cb[SOG_DIST] = NLD_CHEAP;
 		cb[SOG_MASK] = mask;
 		/* generous: a round takes a few milliseconds */
-		end = now_ns() + 10000000000ULL;
+		end = vmm_now_ns() + 10000000000ULL;
 		/* B watches CONS before A stores */
 		__atomic_store_n(&cb[SOG_ROUND], r, __ATOMIC_RELEASE);
 		while (__atomic_load_n(&cb[SOG_READY], __ATOMIC_ACQUIRE) != r &&
-		       now_ns() < end && !b.err)
+		       vmm_now_ns() < end && !b.err)
 			usleep(20);
 		__atomic_store_n(&ca[SOG_ROUND], r, __ATOMIC_RELEASE);
 		do {
@@ -2502,7 +2498,7 @@ TEST(inline_no_lost_doorbell)
 			     cons == ((p + per) & mask);
 			if (!ok)
 				usleep(50);
-		} while (!ok && now_ns() < end && !a.err && !b.err);
+		} while (!ok && vmm_now_ns() < end && !a.err && !b.err);
 		if (!ok)
 			break;
 		/* B stored before A's turn had published its last CONS */
@@ -2511,7 +2507,7 @@ TEST(inline_no_lost_doorbell)
 		p = (p + per) & mask;
 		done++;
 	}
-	EXPECT_EQ(rounds, done)
+	EXPECT_EQ(ran, done)
 		TH_LOG("round %u: CONS 0x%x, PROD 0x%x, want 0x%x: B's store was lost (A acked %u, B acked %u)",
 		       done + 1, cons, vmm_reg(&v, v.prod_off), (p + per) & mask,
 		       sog_ctl(&v, 0)[SOG_ACK], sog_ctl(&v, 1)[SOG_ACK]);
@@ -2524,15 +2520,18 @@ TEST(inline_no_lost_doorbell)
 	ASSERT_EQ(0, vmm_stats(&v, &st));
 	print_inline_stats("inline_no_lost_doorbell", &st);
 	printf("# inline_no_lost_doorbell: %u of %u rounds complete; in %u B stored while A's turn ran (CONS not yet at A's end)\n",
-	       done, rounds, mid_turn);
+	       done, ran, mid_turn);
 	EXPECT_EQ((unsigned long long)done * per, (unsigned long long)st.cmds);
-	EXPECT_LE(1ULL, st.inline_busy)
-		TH_LOG("no PROD store found the consumer taken: nothing was tested");
 	printf("# trace-count inline-no-lost-asid: %u: invalidate asid=1765 " VMID_RE "\n",
 	       done);
 	vcpu1_destroy(&a);
 	vcpu1_destroy(&b);
 	vmm_teardown(&v);
+	/* without the race nothing was tested: a skip, never a pass */
+	if (!st.inline_busy && _metadata->exit_code == KSFT_PASS)
+		SKIP(return,
+		     "no PROD store found the consumer taken in %u rounds: the race did not happen",
+		     ran);
 }
 
 /* ---- several vCPUs posting to one queue ---- */
