@@ -7,16 +7,21 @@
 # runs in it (GUEST_RUNS, comma-separated):
 #   trap        the patched QEMU (scripts/qemu.sh), the trap path
 #   sw-main     the patched QEMU with cmdq=sw: the main CMDQ in vcmdq_sw.ko
+#   sw-tegra241 the patched QEMU with cmdqv=on: a tegra241 CMDQV whose
+#               VCMDQs run in vcmdq_sw.ko; the main CMDQ on the trap path
 #   stock-11.1  Debian's QEMU 11.1.3 (sid, arm64), the reference row
 # VCMDQ_QEMU_PATCHES=DIR: build the series in DIR instead of patches/qemu;
 # VCMDQ_QEMU_BIN=FILE: use that arm64 binary as the patched QEMU.
 #
-#   scripts/guest.sh check   runs trap,sw-main; L0 and L1 QEMU trace the
-#                            SMMU; results are TAP lines qemu_RUN_boot,
-#                            _smmu_probe, _integrity, _dma_map_benchmark,
-#                            _trace_vmid, _trace_count per run, and
-#                            qemu_sw_main_no_module
-#   scripts/guest.sh bench   runs trap,sw-main,stock-11.1; tracing off;
+#   scripts/guest.sh check   runs trap,sw-main,sw-tegra241; L0 and L1 QEMU
+#                            trace the SMMU; results are TAP lines
+#                            qemu_RUN_boot, _smmu_probe, _integrity,
+#                            _dma_map_benchmark, _trace_vmid, _trace_count
+#                            per run (sw-tegra241: _queues and _error for
+#                            _trace_count), and qemu_RUN_no_module of the
+#                            two sw runs
+#   scripts/guest.sh bench   runs trap,sw-main,sw-tegra241,stock-11.1;
+#                            tracing off;
 #                            dma_map_benchmark over granules
 #                            4K..256K and 1/2 threads in L2 and directly in
 #                            L1 (the floor), NVMe 4K read latency, exits per
@@ -41,8 +46,8 @@ CACHE=${VCMDQ_CACHE:-$HOME/.cache/vcmdq-sw}
 # the trap path and with the main CMDQ in vcmdq-sw; bench adds Debian's
 # QEMU 11.1.3 as the reference row.
 case "$mode" in
-bench) RUNS=${GUEST_RUNS:-trap,sw-main,stock-11.1} ;;
-check) RUNS=${GUEST_RUNS:-trap,sw-main} ;;
+bench) RUNS=${GUEST_RUNS:-trap,sw-main,sw-tegra241,stock-11.1} ;;
+check) RUNS=${GUEST_RUNS:-trap,sw-main,sw-tegra241} ;;
 delivery) RUNS=${GUEST_RUNS:-trap} ;;
 esac
 # check: this run's L2 reboots once (qemu_sw_main_reset)

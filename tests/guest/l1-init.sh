@@ -51,6 +51,9 @@ E1000E=0000:00:01.0
 NVME=0000:00:02.0
 # L2's vCPUs; L2 checks it got them (l2_boot)
 L2_CPUS=2
+# LVCMDQs of the sw-tegra241 run's CMDQV: Linux picks one per CPU, so two
+# carry L2's commands and the last one is free for the error test
+L2_VCMDQS=4
 # shellcheck source=tests/guest/bench-lib.sh
 . /bin/bench-lib.sh
 
@@ -98,6 +101,9 @@ isnum() { case "$1" in '' | *[!0-9]*) return 1 ;; esac; }
 #   trap        the patched QEMU (/usr/bin/qemu-vcmdq), the same trap path
 #   sw-main     the patched QEMU with cmdq=sw: the main CMDQ runs in the
 #               kernel (vcmdq_sw.ko), QEMU sees only exited commands
+#   sw-tegra241 the patched QEMU with cmdqv=on: L2's tegra241 CMDQV driver
+#               puts its invalidations on LVCMDQs the kernel runs; the
+#               main CMDQ stays on the trap path
 # Each run starts with "VCMDQ-L1 RUN NAME"; scripts/guest-report.py names
 # its results qemu_NAME_... (l2_... for a log without RUN lines).
 qemu_of() { # RUN: the binary and the SMMU's properties
@@ -105,6 +111,7 @@ qemu_of() { # RUN: the binary and the SMMU's properties
 	stock-11.1) echo "/usr/bin/qemu-system-aarch64 accel=on" ;;
 	trap) echo "/usr/bin/qemu-vcmdq accel=on" ;;
 	sw-main) echo "/usr/bin/qemu-vcmdq accel=on,cmdq=sw" ;;
+	sw-tegra241) echo "/usr/bin/qemu-vcmdq accel=on,cmdqv=on,cmdqv-vcmdqs=$L2_VCMDQS" ;;
 	*) return 1 ;;
 	esac
 }
@@ -153,6 +160,21 @@ summary() { # RUN
 	echo 1 >$T/tracing_on
 }
 
+# The counters of every vcmdq-sw queue of the running QEMU, as the kernel
+# shows them in the fdinfo of the queues' event files: one "KQUEUE"
+# line each (qemu_sw_tegra241_queues, _error)
+kqueues() {
+	n=0
+	for pid in $(pidof qemu-vcmdq); do
+		for fd in /proc/$pid/fd/*; do
+			[ "$(readlink "$fd")" = "anon_inode:[vcmdq-sw]" ] || continue
+			say "KQUEUE $(sed 's/:[[:space:]]*/=/' "/proc/$pid/fdinfo/${fd##*/}" | tr '\n' ' ')"
+			n=$((n + 1))
+		done
+	done
+	say "# $n vcmdq-sw queues in QEMU"
+}
+
 run_l2() { # RUN
 	# shellcheck disable=SC2046 # two words: binary, properties
 	set -- "$1" $(qemu_of "$1")
@@ -174,6 +196,9 @@ run_l2() { # RUN
 	# the run vcmdq.reset= names reboots its L2 once: qemu_RUN_reset
 	noreboot=-no-reboot reset=0
 	[ "$run" = "$reset_run" ] && noreboot='' reset=1
+	# the CMDQV run: L2 checks its driver found that many LVCMDQs
+	cmdqv=0
+	[ "$run" = sw-tegra241 ] && cmdqv=$L2_VCMDQS
 	# (two boots in one QEMU for the reset)
 	t=$((l2timeout * (1 + reset)))
 	rm -f "/tmp/qfrom.$run" "/tmp/reset.$run"
@@ -183,7 +208,7 @@ run_l2() { # RUN
 	{ timeout "$t" $bin \
 		-M virt,accel=kvm,gic-version=3 -cpu host -smp $L2_CPUS -m 256M \
 		-bios /share/QEMU_EFI.fd -kernel /l2/Image -initrd /l2/initramfs.cpio \
-		-append "console=ttyAMA0 quiet panic=-1 rdinit=/init iommu.strict=1 vcmdq.mode=$mode vcmdq.corrupt=$(cat /l2/corrupt-lba) vcmdq.kver=$(cat /l2/kernel-release) vcmdq.cpus=$L2_CPUS vcmdq.reset=$reset" \
+		-append "console=ttyAMA0 quiet panic=-1 rdinit=/init iommu.strict=1 vcmdq.mode=$mode vcmdq.corrupt=$(cat /l2/corrupt-lba) vcmdq.kver=$(cat /l2/kernel-release) vcmdq.cpus=$L2_CPUS vcmdq.reset=$reset vcmdq.cmdqv=$cmdqv" \
 		-display none -serial stdio -monitor none -nic none $noreboot \
 		-object iommufd,id=iommufd0 \
 		-device arm-smmuv3,primary-bus=pcie.0,id=smmuv3.0,$smmu \
@@ -210,6 +235,10 @@ run_l2() { # RUN
 					say "# $4: KVM exit counters unreadable (${k:-no VM directory in /sys/kernel/debug/kvm})"
 				fi
 			fi
+			echo go >/tmp/l2.in
+			;;
+		*"VCMDQ-L2 ASK stats"*)
+			kqueues
 			echo go >/tmp/l2.in
 			;;
 		*"VCMDQ-L2 ASK reset"*)
@@ -241,27 +270,31 @@ run_l2() { # RUN
 	say "MODREF vcmdq_sw $(cat /sys/module/vcmdq_sw/refcnt 2>/dev/null || echo -)"
 }
 
-# qemu_sw_main_no_module: cmdq=sw on a host without vcmdq_sw.ko must refuse
-# to start, with an error naming what is missing (no silent trap path).
-no_module() {
-	timeout 60 /usr/bin/qemu-vcmdq \
+# qemu_RUN_no_module (sw-main: cmdq=sw, sw-tegra241: cmdqv=on) on a host
+# without vcmdq_sw.ko must refuse to start, with an error naming what is
+# missing (no silent trap path).
+no_module() { # RUN
+	name=qemu_$(echo "$1" | tr -- '-.' '__')_no_module
+	# shellcheck disable=SC2046 # two words: binary, properties
+	set -- "$1" $(qemu_of "$1")
+	timeout 60 "$2" \
 		-M virt,accel=kvm,gic-version=3 -cpu host -smp 1 -m 256M \
 		-bios /share/QEMU_EFI.fd -kernel /l2/Image -initrd /l2/initramfs.cpio \
 		-append "console=ttyAMA0 quiet panic=-1 rdinit=/init vcmdq.mode=boot" \
 		-display none -serial none -monitor none -nic none -no-reboot \
 		-object iommufd,id=iommufd0 \
-		-device arm-smmuv3,primary-bus=pcie.0,id=smmuv3.0,accel=on,cmdq=sw \
+		-device arm-smmuv3,primary-bus=pcie.0,id=smmuv3.0,"$3" \
 		-device vfio-pci,host=$E1000E,bus=pcie.0,addr=0x3,iommufd=iommufd0 \
 		</dev/null >/tmp/nomod.out 2>&1
 	rc=$?
 	# (every message starts with the program's name, qemu-vcmdq: not it)
 	msg=$(sed 's/^[^ ]*qemu-vcmdq: //' /tmp/nomod.out | grep -m1 -i 'vcmdq')
 	if [ $rc = 124 ] || [ $rc = 0 ]; then
-		res 1 "qemu_sw_main_no_module: QEMU ran (exit $rc) with cmdq=sw and no vcmdq_sw.ko"
+		res 1 "$name: QEMU ran (exit $rc) with $3 and no vcmdq_sw.ko"
 	elif [ -z "$msg" ]; then
-		res 1 "qemu_sw_main_no_module: exit $rc but no error naming vcmdq: $(head -1 /tmp/nomod.out)"
+		res 1 "$name: exit $rc but no error naming vcmdq: $(head -1 /tmp/nomod.out)"
 	else
-		res 0 "qemu_sw_main_no_module: exit $rc, \"$msg\""
+		res 0 "$name: exit $rc, \"$msg\""
 	fi
 }
 
@@ -270,8 +303,12 @@ for r in $runs; do
 	qemu_of "$r" >/dev/null || { say "# unknown run '$r'"; done_; }
 done
 case " $runs " in
-*" sw-main "*)
-	[ "$mode" = check ] && no_module
+*" sw-main "* | *" sw-tegra241 "*)
+	if [ "$mode" = check ]; then
+		for r in $runs; do
+			case "$r" in sw-main | sw-tegra241) no_module "$r" ;; esac
+		done
+	fi
 	for m in kvm_shadow_doorbell vcmdq_sw; do
 		insmod /modules/$m.ko || say "# insmod $m.ko failed"
 	done
