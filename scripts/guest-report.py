@@ -263,15 +263,15 @@ def tegra_queues(l1, kcmds, kqueues, tlbi, inval_host):
     range invalidation with the host VMID, and no more of them than the
     commands vcmdq-sw sent; nothing failed or was lost."""
     k = kcmds or {}
-    used = {q.get("index"): int(q.get("cmds", 0)) for q in kqueues}
+    used = {q.get("vcmdq_index"): int(q.get("vcmdq_cmds", 0)) for q in kqueues}
     busy = [i for i, n in used.items() if n > 0]
-    tegra = all(q.get("layout") == "tegra241" for q in kqueues)
+    tegra = all(q.get("vcmdq_layout") == "tegra241" for q in kqueues)
     ok = (len(busy) > 1 and tegra and kcmds is not None and k.get("failed") == 0
           and k.get("lost") == 0 and l1.get("L2TLBI") == 0 and tlbi > 0
           and inval_host == tlbi and tlbi <= k.get("cmds", 0))
     result(ok, "queues",
            f"commands per LVCMDQ {{{', '.join(f'{i}: {n}' for i, n in sorted(used.items()))}}}"
-           f" ({len(busy)} used, layouts {sorted({q.get('layout') for q in kqueues})});"
+           f" ({len(busy)} used, layouts {sorted({q.get('vcmdq_layout') for q in kqueues})});"
            f" vcmdq-sw sent {k.get('cmds')} commands in {k.get('batches')} batches"
            f" ({k.get('failed')} failed, trace lost {k.get('lost')}); QEMU's CMDQ saw"
            f" {l1.get('L2TLBI')} TLBI_NH_VA; L0 executed {tlbi} TLBI_NH_VA,"
@@ -295,9 +295,9 @@ def tegra_fold(seg, mark):
     n = cmdqv_vcmdqs(seg)
     kq = [kv(text) for _, text in seg if text.startswith("VCMDQ-L1 KQUEUE ")]
     boot, probe = take("l2_boot"), take("l2_cmdqv_probe")
-    idx = sorted(int(q.get("index", -1)) for q in kq)
+    idx = sorted(int(q.get("vcmdq_index", -1)) for q in kq)
     okq = n is not None and idx == list(range(n)) and all(
-        q.get("layout") == "tegra241" for q in kq)
+        q.get("vcmdq_layout") == "tegra241" for q in kq)
     if boot is not None or probe is not None:
         ok = (boot or "").startswith("ok") and (probe or "").startswith("ok") and okq
         detail = lambda t, w: (t.split(" - guest: ", 1)[1].split(": ", 1)[-1] if t
@@ -306,7 +306,7 @@ def tegra_fold(seg, mark):
                f" L1's QEMU holds {len(kq)} vcmdq-sw queues, LVCMDQs {idx} (expected {n})")
     err = take("l2_error")
     if err is not None:
-        errs = {int(q.get("index", -1)): int(q.get("errors", -1)) for q in kq}
+        errs = {int(q.get("vcmdq_index", -1)): int(q.get("vcmdq_errors", -1)) for q in kq}
         want = {i: (1 if n is not None and i == n - 1 else 0) for i in errs}
         ok = err.startswith("ok") and bool(errs) and errs == want
         result(ok, "l2_error", f"{err.split(' - guest: ', 1)[1].split(': ', 1)[-1]};"
