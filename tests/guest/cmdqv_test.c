@@ -16,8 +16,9 @@
  *                   and acknowledge it, and the queue must go on, then run
  *                   a further TLBI_NH_ASID + CMD_SYNC without an error
  *
- * Every line it prints starts with "cmdqv_test: ". Loading returns 0 if the
- * checks passed (unload it before the next action), or a negative errno:
+ * Every line it prints starts with "cmdqv_test: ", the first of each load
+ * "cmdqv_test: action=". Loading returns 0 if the checks passed (unload it
+ * before the next action), or a negative errno:
  * -ENODEV without an NVDA200C platform device, -EINVAL for a bad
  * parameter, -EBUSY for an LVCMDQ the driver may use or that is not idle,
  * -EIO for a failed check, -ETIMEDOUT if the queue did not get past the
@@ -315,7 +316,8 @@ static int cmdqv_test_inject(struct cmdqv_test *t, unsigned int q)
 	gerrorn = cmdqv_test_q_rd(t, q, LVCMDQ_GERRORN);
 	pr_info("inject: LVCMDQ %u: BASE 0x%016llx (%u entries) CONS 0x%08x PROD 0x%08x GERROR 0x%08x GERRORN 0x%08x\n",
 		q, base, 1U << log2size, cons, prod, gerror, gerrorn);
-	if ((prod & ~ptr_mask) || cons != prod || gerror != gerrorn) {
+	if ((prod & ~ptr_mask) || (cons & ptr_mask) != prod ||
+	    FIELD_GET(LVCMDQ_CONS_ERR, cons) || gerror != gerrorn) {
 		pr_err("inject: LVCMDQ %u is not idle and error-free\n", q);
 		return -EBUSY;
 	}
@@ -399,6 +401,11 @@ static int __init cmdqv_test_init(void)
 	struct resource *res;
 	int ret;
 
+	/*
+	 * The first line of each load: busybox's insmod loads the module a
+	 * second time (init_module() after finit_module()) when it fails
+	 */
+	pr_info("action=%s lidx=%d\n", action, lidx);
 	if (strcmp(action, "status") && strcmp(action, "inject")) {
 		pr_err("action=%s: status or inject\n", action);
 		return -EINVAL;
