@@ -84,15 +84,15 @@ dmesg | grep -m1 -i 'cmdqv' | sed 's/^/# /'
 cmdqv_out=
 # cmdqv_test.ko loaded once: the kernel's lines since in cmdqv_new, the
 # module's in cmdqv_out. When a load fails, busybox's insmod loads it again
-# (init_module() after finit_module()); the lines of that second run, which
-# begins with "cmdqv_test: action=" as the first did, are left out.
+# (init_module() after finit_module()): only the lines of the first run,
+# from its "cmdqv_test: action=" to the second's, are kept.
 cmdqv_insmod() { # ARGS...
 	cmdqv_n0=$(dmesg | wc -l)
 	insmod /modules/cmdqv_test.ko "$@"
 	cmdqv_rc=$?
 	[ $cmdqv_rc = 0 ] && rmmod cmdqv_test
 	cmdqv_new=$(dmesg | tail -n +$((cmdqv_n0 + 1)) |
-		awk '/cmdqv_test: action=/ { n++ } n < 2')
+		awk '/cmdqv_test: action=/ { n++ } n == 1')
 	cmdqv_out=$(echo "$cmdqv_new" | grep 'cmdqv_test: ' | sed 's/^\[[^]]*\] //')
 	echo "$cmdqv_out" | while IFS= read -r l; do say "# $l"; done
 	return $cmdqv_rc
