@@ -100,7 +100,8 @@ fi
 say "using $QBIN"
 
 # vcmdq_sw.ko and kvm_shadow_doorbell.ko for L1 (the base kernel), built
-# from this tree as scripts/vm.sh builds them
+# from this tree as scripts/vm.sh builds them, and cmdqv_test.ko for L2
+# (the same kernel: tests/guest/cmdqv_test.c, the tegra241 CMDQV checks)
 step=module
 MO=$W/modules
 rm -rf "$MO" && mkdir -p "$MO"
@@ -109,10 +110,10 @@ make -s -C "$KOUT" M="$top" MO="$MO" ARCH=arm64 \
 	cat "$W/module.log"
 	die "module build failed"
 }
-for m in vcmdq_sw kvm_shadow_doorbell; do
+for m in vcmdq_sw kvm_shadow_doorbell cmdqv_test; do
 	[ -f "$MO/$m.ko" ] || die "no $m.ko in $MO"
 done
-say "built vcmdq_sw.ko, kvm_shadow_doorbell.ko"
+say "built vcmdq_sw.ko, kvm_shadow_doorbell.ko, cmdqv_test.ko"
 
 step=tools
 HDR=$W/headers
@@ -136,7 +137,8 @@ newroot() { # DIR
 	cp "$SYSROOT/bin/busybox" "$1/bin/"
 	local a
 	for a in sh mount cat echo poweroff sleep ls grep sed dmesg tr awk cut \
-		head mkfifo readlink basename stty wc uname timeout insmod reboot; do
+		head mkfifo readlink basename stty wc uname timeout insmod rmmod \
+		reboot; do
 		ln -sf busybox "$1/bin/$a"
 	done
 	cp "$W/dma_map_benchmark" "$W/dmacheck" "$top/tests/guest/bench-lib.sh" "$1/bin/"
@@ -146,6 +148,8 @@ L2R=$W/l2root
 newroot "$L2R"
 cp "$top/tests/guest/l2-init.sh" "$L2R/init"
 chmod +x "$L2R/init"
+mkdir -p "$L2R/modules"
+cp "$MO/cmdqv_test.ko" "$L2R/modules/"
 # The payload: what L1 needs to run the L2 guest.
 P=$W/payload
 rm -rf "$P" && mkdir -p "$P"/{l2,usr/bin,lib,share,modules}

@@ -2928,4 +2928,185 @@ TEST(register_page_fixed_not_dumped)
 	vmm_teardown(&v);
 }
 
+/* ---- the event file's fdinfo ---- */
+
+#define FDINFO_LINE	256
+
+/* The value of "@key:\t..." in /proc/self/fdinfo/@fd: 0, or -errno */
+static int fdinfo_word(int fd, const char *key, char buf[FDINFO_LINE])
+{
+	char path[64], line[FDINFO_LINE];
+	size_t klen = strlen(key);
+	int ret = -ENOENT;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	f = fopen(path, "r");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, key, klen) && line[klen] == ':' &&
+		    line[klen + 1] == '\t') {
+			line[strcspn(line, "\n")] = 0;
+			memmove(buf, line + klen + 2, strlen(line + klen + 2) + 1);
+			ret = 0;
+			break;
+		}
+	}
+	fclose(f);
+	return ret;
+}
+
+/* The same, for a number */
+static int fdinfo_get(int fd, const char *key, uint64_t *val)
+{
+	char buf[FDINFO_LINE], *end;
+	int ret = fdinfo_word(fd, key, buf);
+
+	if (ret)
+		return ret;
+	*val = strtoull(buf, &end, 0);
+	return end == buf || *end ? -EINVAL : 0;
+}
+
+static const struct {
+	const char *key;
+	size_t off;
+} fdinfo_counters[] = {
+	{ "vcmdq_doorbells", offsetof(struct vcmdq_sw_stats, doorbells) },
+	{ "vcmdq_cmds", offsetof(struct vcmdq_sw_stats, cmds) },
+	{ "vcmdq_host_cmds", offsetof(struct vcmdq_sw_stats, host_cmds) },
+	{ "vcmdq_batches", offsetof(struct vcmdq_sw_stats, batches) },
+	{ "vcmdq_guest_syncs", offsetof(struct vcmdq_sw_stats, guest_syncs) },
+	{ "vcmdq_exits", offsetof(struct vcmdq_sw_stats, exits) },
+	{ "vcmdq_errors", offsetof(struct vcmdq_sw_stats, errors) },
+	{ "vcmdq_faults", offsetof(struct vcmdq_sw_stats, faults) },
+};
+
+/*
+ * The event file @evfd's fdinfo against VCMDQ_SW_GET_STATS on it, with
+ * the queue idle (nothing can move between the two reads): the identity
+ * lines are @id, @index, @layout, not dead, and every counter line equals
+ * its field. Fills @st.
+ */
+static void check_fdinfo(struct __test_metadata *_metadata, int evfd,
+			 uint32_t id, uint32_t index, const char *layout,
+			 struct vcmdq_sw_stats *st)
+{
+	char word[FDINFO_LINE] = "";
+	uint64_t val;
+	unsigned int i;
+
+	memset(st, 0, sizeof(*st));
+	st->size = sizeof(*st);
+	ASSERT_EQ(0, ioctl(evfd, VCMDQ_SW_GET_STATS, st));
+	ASSERT_EQ(0, fdinfo_get(evfd, "vcmdq_id", &val));
+	EXPECT_EQ((uint64_t)id, val);
+	ASSERT_EQ(0, fdinfo_get(evfd, "vcmdq_index", &val));
+	EXPECT_EQ((uint64_t)index, val);
+	ASSERT_EQ(0, fdinfo_word(evfd, "vcmdq_layout", word));
+	EXPECT_STREQ(layout, word);
+	ASSERT_EQ(0, fdinfo_get(evfd, "vcmdq_dead", &val));
+	EXPECT_EQ(0ULL, val);
+	for (i = 0; i < ARRAY_SIZE(fdinfo_counters); i++) {
+		uint64_t want;
+
+		memcpy(&want, (char *)st + fdinfo_counters[i].off, 8);
+		ASSERT_EQ(0, fdinfo_get(evfd, fdinfo_counters[i].key, &val))
+			TH_LOG("no %s line", fdinfo_counters[i].key);
+		EXPECT_EQ(want, val)
+			TH_LOG("%s in fdinfo, GET_STATS has %llu",
+			       fdinfo_counters[i].key,
+			       (unsigned long long)want);
+		printf("# event_fdinfo: queue %u: %s %llu\n", index,
+		       fdinfo_counters[i].key, (unsigned long long)val);
+	}
+}
+
+/*
+ * /proc/PID/fdinfo of a queue's event file (how L1 reads the counters of
+ * a running VMM's queues): which queue it is (object ID, index, layout),
+ * whether it is paused, and the counters as VCMDQ_SW_GET_STATS has them.
+ * Two tegra241 queues of one vIOMMU, the first carrying a stream with an
+ * illegal command, the second idle; then a main-CMDQ queue with an exit.
+ * A destroyed queue's file says so and shows no counters.
+ */
+TEST(event_fdinfo)
+{
+	struct iommu_hw_queue_arm_smmuv3_cmdq_sw d1;
+	struct vmm_batch b[2] = {};
+	struct vcmdq_sw_stats st;
+	uint64_t val;
+	struct vmm v;
+	int id1;
+
+	ASSERT_EQ(0, vmm_setup(&v, VMM_FAST, VCMDQ_SW_LAYOUT_TEGRA241, 8));
+	ASSERT_EQ(0, vmm_alloc_queue(&v));
+	vmm_fill_alloc(&v, &d1);
+	id1 = try_alloc(&v, &d1, QUEUE_GPA + 0x1000, 16 << 8, 1, sizeof(d1));
+	ASSERT_LT(0, id1) TH_LOG("queue 1: %s", strerror(-id1));
+
+	batch_add(&b[0], cmd_tlbi_nh_asid(0x8a1));
+	batch_add(&b[0], cmd_cfgi_cd(VSID));	/* CERROR_ILL on a VCMDQ */
+	batch_add(&b[0], cmd_tlbi_nh_asid(0x8a2));
+	batch_sync(&b[0], false);
+	batch_add(&b[1], cmd_tlbi_nh_va(0x8a3, 0x61000000));
+	batch_add(&b[1], cmd_tlbi_nh_asid(0x8a4));
+	batch_sync(&b[1], true);
+	ASSERT_EQ(0, vmm_load(&v, b, 2, 2));
+	ASSERT_EQ(0, vmm_run(&v, 20));
+	ASSERT_GUEST_OK(&v, 2);
+
+	check_fdinfo(_metadata, v.evfd, v.hwq_id, 0, "tegra241", &st);
+	EXPECT_EQ(1ULL, st.errors);
+	EXPECT_EQ(0ULL, st.exits);
+	EXPECT_LT(0ULL, st.doorbells);
+	EXPECT_LT(5ULL, st.cmds);
+	EXPECT_EQ(4ULL, st.host_cmds);
+	EXPECT_LT(0ULL, st.batches);
+	EXPECT_LT(0ULL, st.guest_syncs);
+	ASSERT_EQ(0, fdinfo_get(v.evfd, "vcmdq_paused", &val));
+	EXPECT_EQ(0ULL, val);
+	ASSERT_EQ(0, ioctl(v.evfd, VCMDQ_SW_PAUSE));
+	ASSERT_EQ(0, fdinfo_get(v.evfd, "vcmdq_paused", &val));
+	EXPECT_EQ(1ULL, val);
+	ASSERT_EQ(0, ioctl(v.evfd, VCMDQ_SW_UNPAUSE));
+	ASSERT_EQ(0, fdinfo_get(v.evfd, "vcmdq_paused", &val));
+	EXPECT_EQ(0ULL, val);
+
+	check_fdinfo(_metadata, d1.out_event_fd, id1, 1, "tegra241", &st);
+	EXPECT_EQ(0ULL, st.cmds);
+	EXPECT_EQ(0ULL, st.doorbells);
+
+	/* queue 1 destroyed: its file tells, and counts nothing more */
+	ASSERT_EQ(0, destroy(v.st.iommufd, id1));
+	ASSERT_EQ(0, fdinfo_get(d1.out_event_fd, "vcmdq_dead", &val));
+	EXPECT_EQ(1ULL, val);
+	ASSERT_EQ(0, fdinfo_get(d1.out_event_fd, "vcmdq_index", &val));
+	EXPECT_EQ(1ULL, val);
+	EXPECT_EQ(-ENOENT, fdinfo_get(d1.out_event_fd, "vcmdq_cmds", &val));
+	close(d1.out_event_fd);
+	vmm_teardown(&v);
+
+	/* the main CMDQ, one command left to the VMM */
+	ASSERT_EQ(0, vmm_setup(&v, VMM_FAST, VCMDQ_SW_LAYOUT_SMMUV3, 8));
+	v.on_exit = exit_handler;
+	v.marker_asid = 0x8b2;
+	ASSERT_EQ(0, vmm_alloc_queue(&v));
+	ASSERT_EQ(0, vmm_start_events(&v));
+	memset(b, 0, sizeof(b));
+	batch_add(&b[0], cmd_tlbi_nh_asid(0x8b1));
+	batch_add(&b[0], cmd_cfgi_ste(VSID));
+	batch_sync(&b[0], false);
+	ASSERT_EQ(0, vmm_load(&v, b, 1, 1));
+	ASSERT_EQ(0, vmm_run(&v, 20));
+	ASSERT_GUEST_OK(&v, 1);
+	vmm_stop_events(&v);
+	check_fdinfo(_metadata, v.evfd, v.hwq_id, 0, "smmuv3", &st);
+	EXPECT_EQ(1ULL, st.exits);
+	EXPECT_EQ(0ULL, st.errors);
+	EXPECT_EQ(3ULL, st.cmds);
+	vmm_teardown(&v);
+}
+
 TEST_HARNESS_MAIN

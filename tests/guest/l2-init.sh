@@ -29,6 +29,7 @@ corrupt=-1
 kver=
 cpus=
 reset=0
+cmdqv=
 for a in $(cat /proc/cmdline); do
 	case "$a" in
 	vcmdq.mode=*) mode=${a#vcmdq.mode=} ;;
@@ -36,6 +37,7 @@ for a in $(cat /proc/cmdline); do
 	vcmdq.kver=*) kver=${a#vcmdq.kver=} ;;
 	vcmdq.cpus=*) cpus=${a#vcmdq.cpus=} ;;
 	vcmdq.reset=*) reset=${a#vcmdq.reset=} ;;
+	vcmdq.cmdqv=*) cmdqv=${a#vcmdq.cmdqv=} ;;
 	esac
 done
 # l2_boot: this script runs as L2's /init (PID 1), on the kernel L1 was
@@ -66,6 +68,64 @@ done
 [ -n "$probe" ] && [ $ndev -ge 2 ]
 res $? "l2_smmu_probe: ${probe#*] } ; $ndev devices in DMA domains"
 dmesg | grep -m1 -i 'cmdqv' | sed 's/^/# /'
+
+# vcmdq.cmdqv=N (the sw-tegra241 run): QEMU offers a tegra241 CMDQV with N
+# logical VCMDQs in VINTF0, vcmdq-sw queues in L1. /modules/cmdqv_test.ko
+# (tests/guest/cmdqv_test.c) looks at it beside the guest's own driver.
+#   l2_cmdqv probe   result l2_cmdqv_probe: the driver took the CMDQV (no
+#                    fallback to the SMMU's CMDQ) and cmdqv_test's status
+#                    checks pass with N LVCMDQs
+#   l2_cmdqv error   result l2_error: an illegal command on LVCMDQ N-1 (the
+#                    driver's CPUs use 0..ncpu-1): the driver's error path
+#                    recovers it, logging one "CMDQ error", and the queue
+#                    goes on
+#   l2_cmdqv stats   "ASK stats", then waits for L1's line: L1 reads the
+#                    queues' counters (their event files' fdinfo) meanwhile
+cmdqv_out=
+# cmdqv_test.ko loaded once: the kernel's lines since in cmdqv_new, the
+# module's in cmdqv_out. When a load fails, busybox's insmod loads it again
+# (init_module() after finit_module()): only the lines of the first run,
+# from its "cmdqv_test: action=" to the second's, are kept.
+cmdqv_insmod() { # ARGS...
+	cmdqv_n0=$(dmesg | wc -l)
+	insmod /modules/cmdqv_test.ko "$@"
+	cmdqv_rc=$?
+	[ $cmdqv_rc = 0 ] && rmmod cmdqv_test
+	cmdqv_new=$(dmesg | tail -n +$((cmdqv_n0 + 1)) |
+		awk '/cmdqv_test: action=/ { n++ } n == 1')
+	cmdqv_out=$(echo "$cmdqv_new" | grep 'cmdqv_test: ' | sed 's/^\[[^]]*\] //')
+	echo "$cmdqv_out" | while IFS= read -r l; do say "# $l"; done
+	return $cmdqv_rc
+}
+l2_cmdqv() { # probe|error|stats
+	case "$1" in
+	probe)
+		cmdqv_insmod action=status
+		cmdqv_rc=$?
+		cmdqv_n=$(echo "$cmdqv_out" | sed -n 's/.*status [a-z]*: N=\([0-9]*\) .*/\1/p')
+		cmdqv_found=$(dmesg | grep -c 'found companion CMDQV device')
+		cmdqv_fallback=$(dmesg | grep -c 'Falling back to standard SMMU CMDQ')
+		[ $cmdqv_rc = 0 ] && [ "$cmdqv_found" -gt 0 ] &&
+			[ "$cmdqv_fallback" = 0 ] && [ "$cmdqv_n" = "$cmdqv" ]
+		res $? "l2_cmdqv_probe: cmdqv_test status rc $cmdqv_rc, N=${cmdqv_n:-?} LVCMDQs (vcmdq.cmdqv=$cmdqv), companion CMDQV found $cmdqv_found, fallbacks to the SMMU CMDQ $cmdqv_fallback"
+		;;
+	error)
+		cmdqv_insmod action=inject lidx=$((cmdqv - 1))
+		cmdqv_rc=$?
+		cmdqv_cerr=$(echo "$cmdqv_new" | grep -c 'CMDQ error')
+		cmdqv_what=$(echo "$cmdqv_out" | grep -m1 'slot opcode' | sed 's/^cmdqv_test: inject: //')
+		[ -n "$cmdqv_what" ] ||
+			cmdqv_what=$(echo "$cmdqv_out" | tail -1 | sed 's/^cmdqv_test: //')
+		[ $cmdqv_rc = 0 ] && [ "$cmdqv_cerr" = 1 ]
+		res $? "l2_error: cmdqv_test inject lidx=$((cmdqv - 1)) rc $cmdqv_rc: ${cmdqv_what:-no report}; $cmdqv_cerr CMDQ error lines from the driver"
+		;;
+	stats)
+		say "ASK stats"
+		read -r _ </dev/console
+		;;
+	esac
+}
+[ -n "$cmdqv" ] && l2_cmdqv probe
 
 # boot: only how long it took to get here (scripts/guest.sh delivery)
 [ "$mode" = boot ] && { say DONE; poweroff -f; }
@@ -108,6 +168,8 @@ if [ -n "$bench_dev" ]; then
 fi
 runs="1:1"
 [ "$mode" = bench ] && runs=$BENCH_RUNS
+# two threads on two CPUs: each CPU's LVCMDQ carries commands
+[ "$mode" = check ] && [ -n "$cmdqv" ] && runs="1:1 1:2"
 secs=1
 [ "$mode" = bench ] && secs=3
 bench_ok=1
@@ -149,6 +211,11 @@ rpdrv=
 cerr=$(dmesg | grep -ciE 'CMDQ error|CMD_SYNC timeout')
 [ "$rpdrv" = pcieport ] && [ "$cerr" = 0 ]
 res $? "l2_unknown_sid: root port 00:05.0 (vSID 0x28, emulated, no vDEVICE) driver ${rpdrv:-none}, $cerr command queue errors in dmesg"
+
+if [ -n "$cmdqv" ]; then
+	l2_cmdqv error
+	l2_cmdqv stats
+fi
 
 # vcmdq.reset=1: after the first boot's checks, reboot once (QEMU resets
 # the machine: the vSMMU and its queue are torn down and made again) and

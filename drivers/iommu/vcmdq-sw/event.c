@@ -10,6 +10,7 @@
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/poll.h>
+#include <linux/seq_file.h>
 #include <linux/uio.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
@@ -224,43 +225,61 @@ static ssize_t vcmdq_sw_event_write(struct file *file, const char __user *buf,
 	return done ? done : ret;
 }
 
-static int vcmdq_sw_event_stats(struct vcmdq_sw_queue *q, void __user *uarg)
+/*
+ * The counters of VCMDQ_SW_GET_STATS and the event file's fdinfo, read
+ * under @q->lock as one snapshot. Return: 0, or -ENODEV once the queue is
+ * destroyed (@st is then left as it was).
+ */
+static int vcmdq_sw_read_stats(struct vcmdq_sw_queue *q,
+			       struct vcmdq_sw_stats *st, bool *paused)
 {
-	struct vcmdq_sw_stats st = {};
-	u32 size;
 	int i;
-
-	if (get_user(size, (u32 __user *)uarg))
-		return -EFAULT;
-	if (size < offsetofend(struct vcmdq_sw_stats, max_batch))
-		return -EINVAL;
 
 	mutex_lock(&q->lock);
 	if (q->dead) {
 		vcmdq_sw_unlock(q);
 		return -ENODEV;
 	}
-	st.doorbells = atomic64_read(&q->doorbells);
-	st.wakes = q->wakes;
-	st.cmds = q->e.stats.cmds;
-	st.host_cmds = q->e.stats.host_cmds;
-	st.batches = q->e.stats.batches;
-	st.host_syncs = q->e.stats.host_syncs;
-	st.guest_syncs = q->e.stats.guest_syncs;
-	st.exits = q->e.stats.exits;
-	st.errors = q->e.stats.errors;
-	st.faults = q->faults;
-	st.max_batch = q->e.stats.max_batch;
+	st->doorbells = atomic64_read(&q->doorbells);
+	st->wakes = q->wakes;
+	st->cmds = q->e.stats.cmds;
+	st->host_cmds = q->e.stats.host_cmds;
+	st->batches = q->e.stats.batches;
+	st->host_syncs = q->e.stats.host_syncs;
+	st->guest_syncs = q->e.stats.guest_syncs;
+	st->exits = q->e.stats.exits;
+	st->errors = q->e.stats.errors;
+	st->faults = q->faults;
+	st->max_batch = q->e.stats.max_batch;
 	for (i = 0; i < VCMDQ_SW_LAT_BUCKETS; i++)
-		st.latency[i] = q->latency[i];
-	st.polled = q->polled;
-	st.msi_aborts = q->msi_aborts;
-	st.msi_defers = q->msi_defers;
-	st.poc_cleans = atomic64_read(&q->poc_cleans);
-	st.inline_turns = q->inline_turns;
-	st.inline_busy = atomic64_read(&q->inline_busy);
-	st.handovers = q->handovers;
+		st->latency[i] = q->latency[i];
+	st->polled = q->polled;
+	st->msi_aborts = q->msi_aborts;
+	st->msi_defers = q->msi_defers;
+	st->poc_cleans = atomic64_read(&q->poc_cleans);
+	st->inline_turns = q->inline_turns;
+	st->inline_busy = atomic64_read(&q->inline_busy);
+	st->handovers = q->handovers;
+	if (paused)
+		*paused = q->paused;
 	vcmdq_sw_unlock(q);
+	return 0;
+}
+
+static int vcmdq_sw_event_stats(struct vcmdq_sw_queue *q, void __user *uarg)
+{
+	struct vcmdq_sw_stats st = {};
+	u32 size;
+	int ret;
+
+	if (get_user(size, (u32 __user *)uarg))
+		return -EFAULT;
+	if (size < offsetofend(struct vcmdq_sw_stats, max_batch))
+		return -EINVAL;
+
+	ret = vcmdq_sw_read_stats(q, &st, NULL);
+	if (ret)
+		return ret;
 
 	st.size = min_t(u32, size, sizeof(st));
 	if (copy_to_user(uarg, &st, st.size))
@@ -513,6 +532,39 @@ static long vcmdq_sw_event_ioctl(struct file *file, unsigned int cmd,
 	}
 }
 
+/*
+ * /proc/PID/fdinfo of the event file: what an operator reads of a running
+ * VMM's queues without asking the VMM. The queue's identity always; the
+ * counters as VCMDQ_SW_GET_STATS reads them (one snapshot under the
+ * queue's lock) while the queue lives, none once it is destroyed.
+ */
+static void vcmdq_sw_event_show_fdinfo(struct seq_file *m, struct file *file)
+{
+	struct vcmdq_sw_queue *q = file->private_data;
+	struct vcmdq_sw_stats st = {};
+	bool paused = false;
+	int ret;
+
+	seq_printf(m, "vcmdq_id:\t%u\n", q->id);
+	seq_printf(m, "vcmdq_index:\t%u\n", q->index);
+	seq_printf(m, "vcmdq_layout:\t%s\n",
+		   q->e.cfg.layout == VCMDQ_LAYOUT_SMMUV3 ? "smmuv3" :
+		   "tegra241");
+	ret = vcmdq_sw_read_stats(q, &st, &paused);
+	seq_printf(m, "vcmdq_dead:\t%d\n", ret == -ENODEV);
+	if (ret)
+		return;
+	seq_printf(m, "vcmdq_paused:\t%d\n", paused);
+	seq_printf(m, "vcmdq_doorbells:\t%llu\n", st.doorbells);
+	seq_printf(m, "vcmdq_cmds:\t%llu\n", st.cmds);
+	seq_printf(m, "vcmdq_host_cmds:\t%llu\n", st.host_cmds);
+	seq_printf(m, "vcmdq_batches:\t%llu\n", st.batches);
+	seq_printf(m, "vcmdq_guest_syncs:\t%llu\n", st.guest_syncs);
+	seq_printf(m, "vcmdq_exits:\t%llu\n", st.exits);
+	seq_printf(m, "vcmdq_errors:\t%llu\n", st.errors);
+	seq_printf(m, "vcmdq_faults:\t%llu\n", st.faults);
+}
+
 static const struct file_operations vcmdq_sw_event_fops = {
 	.owner = THIS_MODULE,
 	.release = vcmdq_sw_event_release,
@@ -521,6 +573,7 @@ static const struct file_operations vcmdq_sw_event_fops = {
 	.poll = vcmdq_sw_event_poll,
 	.unlocked_ioctl = vcmdq_sw_event_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,
+	.show_fdinfo = vcmdq_sw_event_show_fdinfo,
 };
 
 /**

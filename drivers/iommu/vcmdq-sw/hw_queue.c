@@ -399,6 +399,7 @@ static int vcmdq_sw_cmdq_init(struct arm_vsmmu_sw_cmdq *core, u32 index,
 	spin_lock_init(&q->ev_lock);
 	init_waitqueue_head(&q->wait);
 	q->id = hw_queue->obj.id;
+	q->index = index;
 	q->viommu = hw_queue->viommu;
 	q->pages = hw_queue->pages;
 	q->pin_off = offset_in_page(hw_queue->base_addr);

@@ -82,7 +82,8 @@ struct vhost_task;
  * Set up by vcmdq_sw_setup() before the queue is visible, constant until
  * vcmdq_sw_teardown() releases them (after setting @dead):
  *
- * @id: the HW queue object ID, for traces
+ * @id: the HW queue object ID, for traces and fdinfo
+ * @index: the queue index on its vIOMMU, for fdinfo
  * @viommu: the vIOMMU the queue issues to
  * @kvm: the VM (a reference)
  * @worker: the worker. RCU: teardown clears it and waits for a grace
@@ -139,6 +140,7 @@ struct vcmdq_sw_queue {
 	u64 poll_ns;
 
 	u32 id;
+	u32 index;
 	struct iommufd_viommu *viommu;
 	struct kvm *kvm;
 	struct vhost_task __rcu *worker;

@@ -18,7 +18,15 @@
  *   the VMM (struct vcmdq_sw_event), write() takes the VMM's answers
  *   (struct vcmdq_sw_response), ioctl()s read the counters and set how the
  *   queue is consumed. Closing it does not stop the queue; destroying the
- *   queue makes it report EPOLLHUP and -ENODEV.
+ *   queue makes it report EPOLLHUP and -ENODEV. Its /proc/PID/fdinfo shows
+ *   the queue to whoever may read the VMM's fdinfo, one "key:\tvalue" line
+ *   each: vcmdq_id (the HW queue object ID), vcmdq_index, vcmdq_layout
+ *   ("smmuv3" or "tegra241"), vcmdq_dead (1 once destroyed; then nothing
+ *   follows), and while the queue lives vcmdq_paused (see VCMDQ_SW_PAUSE)
+ *   and the counters vcmdq_doorbells, vcmdq_cmds, vcmdq_host_cmds,
+ *   vcmdq_batches, vcmdq_guest_syncs, vcmdq_exits, vcmdq_errors and
+ *   vcmdq_faults, the fields of struct vcmdq_sw_stats of those names as
+ *   VCMDQ_SW_GET_STATS reads them (one snapshot).
  *
  * The queue memory itself is pinned through the vIOMMU's nesting parent
  * IOAS for the queue's life, as for any HW queue: IOMMU_IOAS_UNMAP of it
