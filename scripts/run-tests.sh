@@ -153,6 +153,16 @@ user_tests() {
 		echo "# fixture bench-runs.log (trap,sw-main,stock-11.1)"
 		python3 scripts/guest-report.py bench $f/bench-runs.log /dev/null \
 			/dev/null trap,sw-main,stock-11.1
+		# sw-tegra241: the CMDQV run and five ways it can go wrong
+		# (one LVCMDQ for both CPUs, TLBIs on the trap path, no CMDQV
+		# interrupt, an error on the wrong LVCMDQ, no driver probe)
+		for log in runs-tegra runs-tegra-onequeue runs-tegra-fallback \
+			runs-tegra-noirq runs-tegra-wrongq runs-tegra-noprobe; do
+			echo "# fixture $log.log (sw-tegra241)"
+			python3 scripts/guest-report.py check $f/$log.log \
+				$f/runs-tegra.trace /dev/null sw-tegra241 |
+				grep -E '^(not )?ok .*tegra241_(boot|queues|error|no_module)'
+		done
 	} 2>&1 | diff -u $f/expected - >$tmp/guest-report.diff
 	result $? "guest-report.py verdicts and figures match $f/expected" || true
 	[ -s $tmp/guest-report.diff ] && cat $tmp/guest-report.diff
