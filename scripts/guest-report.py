@@ -74,7 +74,7 @@ SW_MAIN = ["exit_order", "reset", "unknown_sid"]
 # A run of the sw-tegra241 path (issue 21): its _boot also covers the
 # guest's CMDQV driver (L2's l2_cmdqv_probe and the queues L1 saw), and
 # _queues stands for _trace_count.
-SW_TEGRA241 = ["queues", "error", "no_module"]
+SW_TEGRA241 = ["queues", "error", "no_module", "reset"]
 
 tap = []
 seen = set()
@@ -245,13 +245,18 @@ def check_trace(lines, trace_path, end=float("inf"), sw=False, start=None,
            f" with the host VMID")
 
 
+# cmdqv-vcmdqs= of each run's QEMU, for its -reset segment (one QEMU)
+VCMDQS = {}
+
+
 def cmdqv_vcmdqs(lines):
     """The LVCMDQs L1 gave the run's CMDQV (cmdqv-vcmdqs= of its SMMU)."""
+    path = (cur_run or "").split("-reset")[0]
     for _, text in lines:
         m = re.search(r"cmdqv-vcmdqs=(\d+)", text)
         if text.startswith("VCMDQ-L1 # starting L2") and m:
-            return int(m.group(1))
-    return None
+            VCMDQS[path] = int(m.group(1))
+    return VCMDQS.get(path)
 
 
 def tegra_queues(l1, kcmds, kqueues, tlbi, inval_host, n):
@@ -325,10 +330,12 @@ def reset_result(run, seg, results):
     good = [t for t in results if t.startswith("ok")]
     ref = next((text.split()[3] for _, text in seg
                 if text.startswith("VCMDQ-L1 MODREF vcmdq_sw ")), None)
-    need = {rename(n, run + "-reset") for n in ("l2_boot", "l2_dma_integrity", "l2_trace_count")}
+    count = "queues" if run == "sw-tegra241" else "l2_trace_count"
+    need = {rename(n, run + "-reset") for n in ("l2_boot", "l2_dma_integrity", count)}
     have = {t.split(" - guest: ", 1)[1].split(":")[0] for t in good}
-    # (a run off the sw-main path may have no module loaded at all: "-")
-    ok = not bad and need <= have and (ref == "0" or (ref == "-" and run != "sw-main"))
+    # (a run off the sw paths may have no module loaded at all: "-")
+    ok = not bad and need <= have and (
+        ref == "0" or (ref == "-" and run not in ("sw-main", "sw-tegra241")))
     cur_run = run
     result(ok, "reset", f"second boot after a reset: {len(good)} ok, failed {bad or 'none'},"
            f" missing {sorted(need - have) or 'none'}; vcmdq_sw references after QEMU"
@@ -565,13 +572,14 @@ def main():
             cur_run = run
             mark = len(tap)
             guest_results(seg)
-            if mode == "check" and run == "sw-tegra241":
+            path = run.split("-reset")[0]
+            if mode == "check" and path == "sw-tegra241":
                 tegra_fold(seg, mark)
             if mode == "check":
                 end = segs[i + 1][1][0][0] if i + 1 < len(segs) else float("inf")
-                check_trace(seg, trace, end, run.split("-reset")[0] == "sw-main",
+                check_trace(seg, trace, end, path == "sw-main",
                             seg[0][0] if run.endswith("-reset") else None,
-                            run == "sw-tegra241")
+                            path == "sw-tegra241")
             cur_run = None
             if run.endswith("-reset"):
                 reset_result(run[:-len("-reset")], seg, tap[mark:])

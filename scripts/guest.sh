@@ -50,11 +50,13 @@ bench) RUNS=${GUEST_RUNS:-trap,sw-main,sw-tegra241,stock-11.1} ;;
 check) RUNS=${GUEST_RUNS:-trap,sw-main,sw-tegra241} ;;
 delivery) RUNS=${GUEST_RUNS:-trap} ;;
 esac
-# check: this run's L2 reboots once (qemu_sw_main_reset)
+# check: these runs' L2 reboot once ("+"-separated: qemu_RUN_reset)
 RESET=
-[ "$mode" = check ] && RESET=${GUEST_RESET-sw-main}
+[ "$mode" = check ] && RESET=${GUEST_RESET-sw-main+sw-tegra241}
 nruns=$(echo "$RUNS" | tr , '\n' | wc -l)
-[ -z "$RESET" ] || nruns=$((nruns + 1))
+for r in $(echo "$RESET" | tr + ' '); do
+	case ",$RUNS," in *",$r,"*) nruns=$((nruns + 1)) ;; esac
+done
 # L1 kills an L2 run after L2_TIMEOUT s and goes on with the next one; L0
 # is killed after TIMEOUT s
 case "$mode" in bench) L2_TIMEOUT=${GUEST_L2_TIMEOUT:-600} ;; *) L2_TIMEOUT=${GUEST_L2_TIMEOUT:-240} ;; esac

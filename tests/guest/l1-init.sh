@@ -193,9 +193,10 @@ run_l2() { # RUN
 		echo 1 >$T/events/vcmdq_sw/vcmdq_sw_error/enable
 		echo 1 >$T/tracing_on
 	fi
-	# the run vcmdq.reset= names reboots its L2 once: qemu_RUN_reset
+	# the runs vcmdq.reset= names ("+"-separated) reboot their L2 once:
+	# qemu_RUN_reset
 	noreboot=-no-reboot reset=0
-	[ "$run" = "$reset_run" ] && noreboot='' reset=1
+	case "+$reset_run+" in *"+$run+"*) noreboot='' reset=1 ;; esac
 	# the CMDQV run: L2 checks its driver found that many LVCMDQs
 	cmdqv=0
 	[ "$run" = sw-tegra241 ] && cmdqv=$L2_VCMDQS
