@@ -40,6 +40,8 @@ for a in $(cat /proc/cmdline); do
 	vcmdq.cmdqv=*) cmdqv=${a#vcmdq.cmdqv=} ;;
 	esac
 done
+# (L1 passes vcmdq.cmdqv=0 to the runs without a CMDQV)
+[ "$cmdqv" = 0 ] && cmdqv=
 # l2_boot: this script runs as L2's /init (PID 1), on the kernel L1 was
 # told to boot (vcmdq.kver, the build's kernel.release) with the vCPUs L1's
 # QEMU was given (vcmdq.cpus), and the file systems the checks below read
@@ -67,7 +69,7 @@ for d in /sys/bus/pci/devices/*; do
 done
 [ -n "$probe" ] && [ $ndev -ge 2 ]
 res $? "l2_smmu_probe: ${probe#*] } ; $ndev devices in DMA domains"
-dmesg | grep -m1 -i 'cmdqv' | sed 's/^/# /'
+dmesg | grep -m1 'companion CMDQV' | sed 's/^/# /'
 
 # vcmdq.cmdqv=N (the sw-tegra241 run): QEMU offers a tegra241 CMDQV with N
 # logical VCMDQs in VINTF0, vcmdq-sw queues in L1. /modules/cmdqv_test.ko
