@@ -266,6 +266,7 @@ vm_tests() {
 		vm_run "$variant"
 	done
 	guest_run
+	guest_multi_run
 }
 
 # Run a long step in the background with its progress lines streamed as
@@ -299,6 +300,14 @@ guest_run() {
 	echo "== real guest: L2 Linux under QEMU 11.1 (accel vSMMU), e1000e + NVMe assigned"
 	streamed guest-check '^(kernel|l1-qemu|qemu|module|tools|initramfs|disk|vm):' \
 		'^(not )?ok |^# ' scripts/guest.sh check
+}
+
+# Two physical SMMUs, two vSMMUs, each main CMDQ on its own vcmdq-sw queue
+# (its own L0 boot, with sid's amd64 QEMU 11.1.3 as L0; scripts/guest.sh).
+guest_multi_run() {
+	echo "== real guest, two SMMUs: L0 with two SMMUv3s, L2 with two vSMMUs (cmdq=sw)"
+	streamed guest-multi '^(kernel|l1-qemu|l0-qemu|qemu|module|tools|initramfs|disk|vm):' \
+		'^(not )?ok |^# ' scripts/guest.sh multi
 }
 
 vm_run() {
