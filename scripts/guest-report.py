@@ -655,13 +655,16 @@ def multi_check(lines, trace_path):
     amb = [b for b in ambiguous if t0 <= b["t"] < t1]
     lst = [b for b in lost if t0 <= b["t"] < t1]
     sums = [multi_summary(c, t0, t1) for c in chains]
-    refs = [multi_summary(c, start, float("inf"))[4] for c in chains]
+    # from L2's start on (QEMU's exit included): the StreamIDs each SMMU
+    # saw, and the VMID of its stage-2 invalidations
+    whole = [multi_summary(c, start, float("inf")) for c in chains]
+    refs = [w[4] for w in whole]
     # an SMMU is the one whose device's StreamID it carries (L1 itself
     # installs that device's STEs there); each must carry exactly one
     label = {}
-    for k, sm in enumerate(sums):
+    for k, w in enumerate(whole):
         for name, psid in MULTI_PSID.items():
-            if psid in sm[1]:
+            if psid in w[1]:
                 label.setdefault(name, set()).add(k)
     why, detail = [], []
     if amb or lst:
@@ -675,8 +678,8 @@ def multi_check(lines, trace_path):
         if len(label.get(name, ())) != 1:
             continue
         k = next(iter(label[name]))
-        ops, sids, vmids, asids, _ = sums[k]
-        ref = refs[k]
+        ops, _, vmids, asids, _ = sums[k]
+        sids, ref = whole[k][1], refs[k]
         q = dev[name]["q"]
         win = [w for w in qcmds if w != "boot"]
         ktl = sum(int(qcmds[w].get(q, {}).get("tlbi", 0)) for w in win)
