@@ -733,19 +733,24 @@ def multi_bench(lines, out):
           f" both ({eb / ea:.2f}x)")
     print(f"  NVMe 4K O_DIRECT read p50: {na:.1f} us alone, {nb:.1f} us both ({nb / na:.2f}x)")
     print(f"  {'PASS' if fig['pass'] else 'MISS'} both at once no worse than 1.3x alone")
+    result(bad == 0, "qemu_multi_bench_figures", f"{bad} mismatched blocks in the NVMe reads")
+    if bad:
+        print("no figures written: the NVMe reads were not intact")
+        return
     tmp = out + ".tmp"
     with open(tmp, "w") as f:
         json.dump(fig, f, indent=1)
         f.write("\n")
     os.replace(tmp, out)
     print(f"written to {out}")
-    result(bad == 0, "qemu_multi_bench_figures", f"{bad} mismatched blocks in the NVMe reads")
 
 
 def multi_main(mode, log, trace, out):
     global cur_run
     lines = parse_log(log)
+    cur_run = "multi"   # L2's l2_boot is qemu_multi_boot
     guest_results(lines)
+    cur_run = None
     if mode == "multi":
         multi_check(lines, trace)
     else:
