@@ -629,20 +629,24 @@ def multi_check(lines, trace_path):
     eq, nq = (dev.get("e1000e", {}).get("q"), dev.get("nvme", {}).get("q"))
     live_after = queues[1].get("live") if len(queues) > 1 else None
     t_after = ends.get("after")
-    ok = (eq is not None and nq is not None and eq in qfree and live_after == "1"
+    # (freed before L2 went on: at the unplug, not when QEMU exits)
+    e_gone = eq in qfree and qfree[eq] <= ends.get("unplug", float("-inf"))
+    ok = (eq is not None and nq is not None and e_gone and live_after == "1"
           and up.get("slot_off") == "0" and after.get("nvme") == "ok"
           and int(qa.get(nq, {}).get("cmds", 0)) > 0 and eq not in qa
           and t_after is not None and qfree.get(nq, float("inf")) > t_after)
     result(ok, "qemu_multi_vsmmu_teardown",
            f"e1000e unbound, removed and its slot powered off in L2 (exit"
-           f" {up.get('slot_off', '?')}): its queue {eq} {'freed' if eq in qfree else 'NOT freed'},"
+           f" {up.get('slot_off', '?')}): its queue {eq} {'freed' if e_gone else 'NOT freed'},"
            f" {live_after} queue(s) alive; then NVMe dmacheck {after.get('nvme', 'missing')},"
            f" its queue {nq} sent {qa.get(nq, {}).get('cmds', 0)} commands"
            f" ({'alive' if qfree.get(nq, float('inf')) > (t_after or 0) else 'freed'} till the end),"
            f" queue {eq} {qa.get(eq, {}).get('cmds', 0)}")
 
-    # isolation: L0's trace of each physical SMMU, from the moment both
-    # queues existed and L2 waited (summary "boot") to the last summary
+    # isolation: L0's trace of each physical SMMU from L2's start on (QEMU's
+    # exit included) for who saw what; counts from the moment both queues
+    # existed and L2 waited (summary "boot") to the last summary, the
+    # window L1's per-queue counts cover
     t0, t1 = ends.get("boot"), ends.get("after")
     if start is None or t0 is None or t1 is None or len(dev) != 2:
         result(False, "qemu_multi_vsmmu_isolation", "no L2 window (L2 did not get to the end)")
@@ -652,8 +656,8 @@ def multi_check(lines, trace_path):
     except OSError as e:
         result(False, "qemu_multi_vsmmu_isolation", f"no L0 trace: {e}")
         return
-    amb = [b for b in ambiguous if t0 <= b["t"] < t1]
-    lst = [b for b in lost if t0 <= b["t"] < t1]
+    amb = [b for b in ambiguous if start <= b["t"]]
+    lst = [b for b in lost if start <= b["t"]]
     sums = [multi_summary(c, t0, t1) for c in chains]
     # from L2's start on (QEMU's exit included): the StreamIDs each SMMU
     # saw, and the VMID of its stage-2 invalidations
@@ -678,8 +682,8 @@ def multi_check(lines, trace_path):
         if len(label.get(name, ())) != 1:
             continue
         k = next(iter(label[name]))
-        ops, _, vmids, asids, _ = sums[k]
-        sids, ref = whole[k][1], refs[k]
+        ops = sums[k][0]
+        _, sids, vmids, asids, ref = whole[k]
         q = dev[name]["q"]
         win = [w for w in qcmds if w != "boot"]
         ktl = sum(int(qcmds[w].get(q, {}).get("tlbi", 0)) for w in win)
