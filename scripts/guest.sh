@@ -233,7 +233,9 @@ TRACE=$W/smmu-trace.log
 # L0: bookworm-backports' QEMU 10.0.2 with the machine's one SMMUv3 on pcie.0,
 # the e1000e (00:01.0, StreamID 0x8) and the NVMe (00:02.0, 0x10) behind it
 L0_QEMU=(qemu-system-aarch64)
+# shellcheck disable=SC2054 # (QEMU's options have commas)
 L0_MACHINE=(-M virt,iommu=smmuv3,virtualization=on,gic-version=3)
+# shellcheck disable=SC2054
 L0_DEVS=(-device e1000e,romfile=,bus=pcie.0,addr=0x1
 	-drive file="$IMG",if=none,id=nvm,format=raw,readonly=on
 	-device nvme,serial=vcmdq-sw,drive=nvm,bus=pcie.0,addr=0x2)
@@ -252,7 +254,9 @@ l0_multi() {
 	mkdir -p "$W/no-modules"
 	L0_QEMU=(env QEMU_MODULE_DIR="$W/no-modules" "$r/lib/ld-linux-x86-64.so.2"
 		--library-path "$r/lib" "$r/bin/qemu-system-aarch64")
+	# shellcheck disable=SC2054 # (QEMU's options have commas)
 	L0_MACHINE=(-M virt,virtualization=on,gic-version=3 -bios "$QROOT/share/QEMU_EFI.fd")
+	# shellcheck disable=SC2054
 	L0_DEVS=(-device pxb-pcie,id=pcie.1,bus_nr=0x10,bus=pcie.0
 		-device arm-smmuv3,primary-bus=pcie.1,id=psmmu1,stage=nested
 		-device pcie-root-port,id=rp1,bus=pcie.1,chassis=1

@@ -43,7 +43,7 @@ ver() {
 	apt-cache "${APT[@]}" policy "$1" 2>/dev/null |
 		awk '/Candidate:/ { print $2; exit }'
 }
-qver=$(ver qemu-system-arm:$ARCH)
+qver=$(ver "qemu-system-arm:$ARCH")
 # (L0 boots its kernel directly: no firmware for amd64)
 ever=none
 [ "$ARCH" != arm64 ] || ever=$(ver qemu-efi-aarch64)

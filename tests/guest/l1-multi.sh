@@ -1,5 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck disable=SC2154 # mode, l2timeout, corrupt...: the sourcing init script's
 # L1 side of the two-vSMMU scenario (scripts/guest.sh multi|multi-bench),
 # sourced by tests/guest/l1-init.sh; it does not return.
 #
@@ -47,7 +48,7 @@ else
 	say "# could not bind $E1K to dma_map_benchmark"
 fi
 for d in $E1K $NVM; do
-	bind $d vfio-pci || { res 1 "l2_boot: binding $d to vfio-pci failed"; done_; }
+	bind "$d" vfio-pci || { res 1 "l2_boot: binding $d to vfio-pci failed"; done_; }
 done
 say "# L1 SMMUs: $(ls /sys/class/iommu | tr '\n' ' '); e1000e on" \
 	"$(basename "$(readlink /sys/bus/pci/devices/$E1K/iommu)"), nvme on" \

@@ -1,5 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck disable=SC2154 # mode, l2timeout, corrupt...: the sourcing init script's
 # L2 side of the two-vSMMU scenario (scripts/guest.sh multi|multi-bench),
 # sourced by tests/guest/l2-init.sh once l2_boot has been reported. L1's
 # QEMU gave this guest two accelerated vSMMUs, each on its own pxb-pcie
@@ -34,7 +35,10 @@ where() { # BDF: BDF@SMMU:DOMAIN_TYPE
 }
 e1k=$(pcidev 0x8086:0x10d3)
 nvb=$(pcidev 0x010802)
-nsmmu=$(ls /sys/class/iommu | grep -c '^smmu3\.')
+nsmmu=0
+for s in /sys/class/iommu/smmu3.*; do
+	[ -e "$s" ] && nsmmu=$((nsmmu + 1))
+done
 say "MULTI smmus=$nsmmu e1000e=$(where "${e1k:-none}") nvme=$(where "${nvb:-none}")"
 dmesg | grep 'arm-smmu-v3.*features' | sed 's/^/VCMDQ-L2 # /'
 nvme=/dev/nvme0n1
@@ -49,6 +53,7 @@ if [ "$mode" = multi ]; then
 	# --- both devices at once: the NVMe read and checked through fresh
 	# buffers (dmacheck), while dma_map_benchmark maps and unmaps on the
 	# e1000e (each unmap a TLBI on the other vSMMU's queue)
+	# shellcheck source=tests/guest/bench-lib.sh
 	. /bin/bench-lib.sh
 	bind "$e1k" dma_map_benchmark || say "# could not bind $e1k to dma_map_benchmark"
 	/bin/dmacheck verify $nvme 4 "$corrupt" >/tmp/dma.out 2>&1 &
@@ -87,6 +92,7 @@ else
 	# both at once: the benchmark's 5 s lie within the ~5-7 s of the
 	# reads. (dma_map_benchmark serves one device per kernel: its debugfs
 	# file has a fixed name.)
+	# shellcheck source=tests/guest/bench-lib.sh
 	. /bin/bench-lib.sh
 	bind "$e1k" dma_map_benchmark || say "# could not bind $e1k to dma_map_benchmark"
 	j=
