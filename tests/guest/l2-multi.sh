@@ -110,6 +110,14 @@ else
 	wait $lpid
 	sed 's/^/VCMDQ-L2 # /' /tmp/lat2.out
 	l2=$(sed -n 's/^VCMDQ-BENCH //p' /tmp/lat2.out)
+	# control: the benchmark beside a busy loop that does no DMA (the
+	# other vCPU's share of the host's two cores, and nothing else)
+	(while :; do :; done) &
+	spin=$!
+	if bench_one 1 1 5 : :; then
+		j="$j, \"e1000e_beside_cpu_loop\": {$(echo "$bench_line" | sed 's/ /, /g; s/\([a-z_]*\)=\([0-9.]*\)/"\1": \2/g')}"
+	fi
+	kill $spin
 	say "MULTI-BENCH {$j, \"nvme_alone\": ${l1:-null}, \"nvme_both\": ${l2:-null}}"
 fi
 say DONE
