@@ -8,8 +8,9 @@
 # one (00:03.0 of L1's QEMU... here 11:00.0), the NVMe behind the other
 # (21:00.0). Each vSMMU's main CMDQ is its own vcmdq-sw queue in L1.
 #
-# (QEMU's e1000e did not pass the driver's loopback self-test, result 13,
-# even with a peer: the e1000e side is dma_map_benchmark, unchecked data.)
+# (QEMU's e1000e fails the driver's loopback self-test, result 13, even
+# with a peer and even in L1 with no vSMMU: the e1000e side is
+# dma_map_benchmark, whose data is not checked.)
 # Lines for scripts/guest-report.py (which turns them into the
 # qemu_multi_vsmmu_* results together with L1's and L0's records):
 #   VCMDQ-L2 MULTI smmus=N e1000e=BDF@SMMU:TYPE nvme=BDF@SMMU:TYPE
