@@ -555,7 +555,7 @@ def multi_summary(chain, t0, t1):
 
 
 def multi_check(lines, trace_path):
-    l2, qalloc, qfree, queues, qcmds, ends = {}, {}, {}, [], {}, {}
+    l2, qalloc, qfree, queues, qcmds, ends, qviommu = {}, {}, {}, [], {}, {}, {}
     start = end = l0_start = l1_up = None
     results = {}
     for stamp, text in lines:
@@ -571,6 +571,7 @@ def multi_check(lines, trace_path):
         elif text.startswith("VCMDQ-L1 QALLOC "):
             d = kv(text)
             qalloc[d["q"]] = int(d["gpa"], 0)
+            qviommu[d["q"]] = d.get("viommu")
         elif text.startswith("VCMDQ-L1 QFREE "):
             qfree[kv(text)["q"]] = stamp
         elif text.startswith("VCMDQ-L1 QUEUES "):
@@ -601,11 +602,13 @@ def multi_check(lines, trace_path):
     ok = (results.get("l2_boot") is True and m.get("smmus") == "2" and len(dev) == 2
           and dev["e1000e"]["gpa"] != dev["nvme"]["gpa"]
           and all(d["type"].startswith("DMA") and d["q"] for d in dev.values())
-          and dev["e1000e"]["q"] != dev["nvme"]["q"] and first_live == "2")
+          and dev["e1000e"]["q"] != dev["nvme"]["q"] and first_live == "2"
+          and None not in (qviommu.get(d["q"]) for d in dev.values())
+          and qviommu[dev["e1000e"]["q"]] != qviommu[dev["nvme"]["q"]])
     result(ok, "qemu_multi_vsmmu_boot",
            f"L2 sees {m.get('smmus', '?')} SMMUs; "
            + ", ".join(f"{n} {d['bdf']} on the vSMMU at {d['gpa']:#x} ({d['type']}),"
-                       f" queue {d['q']}" for n, d in dev.items())
+                       f" queue {d['q']} on vIOMMU {qviommu.get(d['q'])}" for n, d in dev.items())
            + f"; L1: {len(qalloc)} queues made, {first_live} alive when L2 asked")
 
     # both devices at once, and both queues carried commands meanwhile

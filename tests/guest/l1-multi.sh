@@ -18,7 +18,7 @@
 #   summary N   prints what each queue sent to its SMMU since the last
 #               summary (vcmdq_sw_batch), then "go"
 # Lines for scripts/guest-report.py:
-#   VCMDQ-L1 QALLOC q=ID gpa=REG_GPA / VCMDQ-L1 QFREE q=ID
+#   VCMDQ-L1 QALLOC q=ID viommu=ID gpa=REG_GPA / VCMDQ-L1 QFREE q=ID
 #   VCMDQ-L1 QUEUES live=N refcnt=R
 #   VCMDQ-L1 QCMDS NAME q=ID cmds=N batches=N failed=N errors=N vmids=V,...
 #            tlbi=N unknown=N lost=N   (TLBI_NH_* in one-command batches;
@@ -70,7 +70,7 @@ fi
 
 queues() { # the QALLOC/QFREE lines not yet printed, then QUEUES
 	grep -h 'smmuv3_accel_cmdq_\(alloc\|free\)' $mtrace 2>/dev/null |
-		sed -n 's/.*smmuv3_accel_cmdq_alloc .*hw_queue_id=\([0-9]*\) .*reg_gpa=\(0x[0-9a-f]*\).*/QALLOC q=\1 gpa=\2/p
+		sed -n 's/.*smmuv3_accel_cmdq_alloc viommu_id=\([0-9]*\) hw_queue_id=\([0-9]*\) .*reg_gpa=\(0x[0-9a-f]*\).*/QALLOC q=\2 viommu=\1 gpa=\3/p
 			s/.*smmuv3_accel_cmdq_free hw_queue_id=\([0-9]*\) .*/QFREE q=\1/p' >/tmp/q.now
 	tail -n +$(($(wc -l </tmp/q.seen) + 1)) /tmp/q.now | sed 's/^/VCMDQ-L1 /'
 	cp /tmp/q.now /tmp/q.seen
