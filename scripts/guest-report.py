@@ -550,7 +550,327 @@ def bench_runs(segs, runs, out):
               if missing else "no figures written: a run gave no complete figures")
 
 
+# --- two physical SMMUs, two vSMMUs (scripts/guest.sh multi, multi-bench)
+# L1's StreamIDs of the e1000e and the NVMe, each behind its own SMMU, and
+# the first SMMU's root port (tests/guest/l1-multi.sh)
+MULTI_PSID = {"e1000e": 0x1100, "nvme": 0x2100}
+MULTI = ["qemu_multi_vsmmu_boot", "qemu_multi_vsmmu_integrity",
+         "qemu_multi_vsmmu_isolation", "qemu_multi_vsmmu_teardown"]
+MULTI_BENCH = ["qemu_multi_bench_figures"]
+def multi_trace_blocks(path):
+    """L0's SMMU trace (11.1's log backend: "ISO-TIME event args") as
+    command blocks: one smmuv3_cmdq_consume line per command (with its
+    queue index and wrap) up to smmuv3_cmdq_consume_out. Each SMMU's
+    consume runs whole under QEMU's lock, so blocks do not interleave."""
+    import datetime
+    out, cur = [], None
+    with open(path, errors="replace") as f:
+        for raw in f:
+            m = re.match(r"^(\S+Z) (\w+) ?(.*)$", raw.rstrip("\n"))
+            if not m:
+                continue
+            t, ev, a = m.groups()
+            if ev == "smmuv3_cmdq_consume":
+                d = dict(re.findall(r"([\w.]+)=(\w+)", a))
+                pos = (int(d["cons.wrap"]), int(d["cons"]))
+                if cur is None:
+                    stamp = datetime.datetime.strptime(t, "%Y-%m-%dT%H:%M:%S.%fZ").replace(
+                        tzinfo=datetime.timezone.utc).timestamp()
+                    cur = {"t": stamp, "first": pos, "cmds": []}
+                cur["cmds"].append({"pos": pos, "op": None, "ev": []})
+            elif ev == "smmuv3_cmdq_consume_out":
+                d = dict(re.findall(r"(\w+):(\d+)", a))
+                if cur:
+                    cur["last"] = (int(d["cons_wrap"]), int(d["cons"]))
+                    out.append(cur)
+                cur = None
+            elif cur and cur["cmds"]:
+                c = cur["cmds"][-1]
+                if ev == "smmuv3_cmdq_opcode":
+                    c["op"] = a.split("SMMU_CMD_")[-1]
+                else:
+                    c["ev"].append((ev, dict(re.findall(r"(\w+)= ?(0x[0-9a-f]+|\d+)", a))))
+    return out
+
+
+def multi_chains(blocks):
+    """Split L0's blocks between its two SMMUs by queue index: each SMMU's
+    next block starts where its last one ended. Both start at 0, so an
+    index both are at is ambiguous; such blocks are listed (with their
+    time), never guessed from their content, which is what is checked."""
+    pos = [(0, 0), (0, 0)]
+    chains, ambiguous, lost = [[], []], [], []
+    for b in blocks:
+        cand = [k for k in (0, 1) if pos[k] == b["first"]]
+        if not cand:
+            lost.append(b)
+            continue
+        if len(cand) == 2:
+            ambiguous.append(b)
+        k = cand[0]
+        pos[k] = b["last"]
+        chains[k].append(b)
+    return chains, ambiguous, lost
+
+
+def multi_summary(chain, t0, t1):
+    """What one SMMU executed in [t0, t1): commands by opcode, StreamIDs,
+    the VMIDs and ASIDs of its stage-1 invalidations (TLBI_NH_*), and the
+    VMIDs of its stage-2 ones (TLBI_S12_VMALL, TLBI_S2_IPA: the L1
+    kernel's own, on the nesting parent, i.e. the vIOMMU's VMID)."""
+    ops, sids, vmids, asids, s2 = {}, {}, {}, {}, {}
+
+    def add(acc, v):
+        acc[v] = acc.get(v, 0) + 1
+    for b in chain:
+        if not t0 <= b["t"] < t1:
+            continue
+        for c in b["cmds"]:
+            op = c["op"] or "?"
+            add(ops, op)
+            for ev, d in c["ev"]:
+                for key in ("streamid", "sid"):
+                    if key in d:
+                        add(sids, int(d[key], 0))
+                if op.startswith("TLBI_NH_"):
+                    if "vmid" in d and ev != "smmu_iotlb_inv_vmid_s1":
+                        add(vmids, int(d["vmid"], 0))
+                    if "asid" in d and ev == "smmuv3_range_inval" or \
+                            ev == "smmuv3_cmdq_tlbi_nh_asid":
+                        add(asids, int(d["asid"], 0))
+                elif op in ("TLBI_S12_VMALL", "TLBI_S2_IPA") and "vmid" in d:
+                    add(s2, int(d["vmid"], 0))
+    return ops, sids, vmids, asids, s2
+
+
+def multi_check(lines, trace_path):
+    l2, qalloc, qfree, queues, qcmds, ends, qviommu = {}, {}, {}, [], {}, {}, {}
+    start = end = l0_start = l1_up = None
+    results = {}
+    for stamp, text in lines:
+        if text.startswith("L0-START"):
+            l0_start = stamp
+        elif "VCMDQ-L1 # L1 up" in text and l1_up is None:
+            l1_up = stamp
+        elif text.startswith("VCMDQ-L1 # starting L2"):
+            start = stamp
+        elif text.startswith("VCMDQ-L2 MULTI"):
+            key, _, rest = text[len("VCMDQ-L2 "):].partition(" ")
+            l2[key] = kv(rest)
+        elif text.startswith("VCMDQ-L1 QALLOC "):
+            d = kv(text)
+            qalloc[d["q"]] = int(d["gpa"], 0)
+            qviommu[d["q"]] = d.get("viommu")
+        elif text.startswith("VCMDQ-L1 QFREE "):
+            qfree[kv(text)["q"]] = stamp
+        elif text.startswith("VCMDQ-L1 QUEUES "):
+            queues.append(kv(text))
+        elif text.startswith("VCMDQ-L1 QCMDS-END "):
+            end = ends[text.split()[2]] = stamp
+        elif text.startswith("VCMDQ-L1 QCMDS "):
+            name = text.split()[2]
+            d = kv(text)
+            qcmds.setdefault(name, {})[d["q"]] = d
+        elif re.match(r"^VCMDQ-L2 (not )?ok - l2_boot", text):
+            results["l2_boot"] = text.startswith("VCMDQ-L2 ok")
+    if l0_start and l1_up:
+        tap.append(f"# multi: L0 (sid's amd64 QEMU 11.1.3, UEFI) start to L1 /init"
+                   f" {l1_up - l0_start:.1f}s")
+
+    # which queue is whose: the vSMMU L2 found each device behind is named
+    # after its registers' address, the address QEMU gave the queue
+    m = l2.get("MULTI", {})
+    dev = {}
+    for name in ("e1000e", "nvme"):
+        mm = re.match(r"^(\S+)@smmu3\.(0x[0-9a-f]+):(\S+)$", m.get(name, ""))
+        if mm:
+            gpa = int(mm.group(2), 0)
+            dev[name] = {"bdf": mm.group(1), "gpa": gpa, "type": mm.group(3),
+                         "q": next((q for q, g in qalloc.items() if g == gpa), None)}
+    first_live = queues[0].get("live") if queues else None
+    ok = (results.get("l2_boot") is True and m.get("smmus") == "2" and len(dev) == 2
+          and dev["e1000e"]["gpa"] != dev["nvme"]["gpa"]
+          and all(d["type"].startswith("DMA") and d["q"] for d in dev.values())
+          and dev["e1000e"]["q"] != dev["nvme"]["q"] and first_live == "2"
+          and None not in (qviommu.get(d["q"]) for d in dev.values())
+          and qviommu[dev["e1000e"]["q"]] != qviommu[dev["nvme"]["q"]])
+    result(ok, "qemu_multi_vsmmu_boot",
+           f"L2 sees {m.get('smmus', '?')} SMMUs; "
+           + ", ".join(f"{n} {d['bdf']} on the vSMMU at {d['gpa']:#x} ({d['type']}),"
+                       f" queue {d['q']} on vIOMMU {qviommu.get(d['q'])}" for n, d in dev.items())
+           + f"; L1: {len(qalloc)} queues made, {first_live} alive when L2 asked")
+
+    # both devices at once, and both queues carried commands meanwhile
+    dma = l2.get("MULTI-DMA", {})
+    qd = qcmds.get("dma", {})
+    per = {n: qd.get(d["q"], {}) for n, d in dev.items()}
+    ok = (dma.get("nvme") == "ok" and dma.get("e1000e_bench") == "ok" and len(dev) == 2
+          and all(int(p.get("cmds", 0)) > 0 and p.get("failed") == "0"
+                  and p.get("errors") == "0" for p in per.values()))
+    result(ok, "qemu_multi_vsmmu_integrity",
+           f"NVMe dmacheck {dma.get('nvme', 'missing')} while dma_map_benchmark on the"
+           f" e1000e {dma.get('e1000e_bench', 'missing')} ({dma.get('unmaps', '?')} unmaps);"
+           + "".join(f" {n}'s queue sent {p.get('cmds', '?')} commands ({p.get('failed', '?')}"
+                     f" failed, {p.get('errors', '?')} CERROR);" for n, p in per.items()))
+
+    # teardown: the e1000e left L2, its queue went, the NVMe's went on
+    # (the NVMe's queue goes only once L2 is done and QEMU exits)
+    up = l2.get("MULTI-UNPLUG", {})
+    after = l2.get("MULTI-AFTER", {})
+    qa = qcmds.get("after", {})
+    eq, nq = (dev.get("e1000e", {}).get("q"), dev.get("nvme", {}).get("q"))
+    live_after = queues[1].get("live") if len(queues) > 1 else None
+    t_after = ends.get("after")
+    # (freed before L2 went on: at the unplug, not when QEMU exits)
+    e_gone = eq in qfree and qfree[eq] <= ends.get("unplug", float("-inf"))
+    ok = (eq is not None and nq is not None and e_gone and live_after == "1"
+          and up.get("slot_off") == "0" and after.get("nvme") == "ok"
+          and int(qa.get(nq, {}).get("cmds", 0)) > 0 and eq not in qa
+          and t_after is not None and qfree.get(nq, float("inf")) > t_after)
+    result(ok, "qemu_multi_vsmmu_teardown",
+           f"e1000e unbound, removed and its slot powered off in L2 (exit"
+           f" {up.get('slot_off', '?')}): its queue {eq} {'freed' if e_gone else 'NOT freed'},"
+           f" {live_after} queue(s) alive; then NVMe dmacheck {after.get('nvme', 'missing')},"
+           f" its queue {nq} sent {qa.get(nq, {}).get('cmds', 0)} commands"
+           f" ({'alive' if qfree.get(nq, float('inf')) > (t_after or 0) else 'freed'} till the end),"
+           f" queue {eq} {qa.get(eq, {}).get('cmds', 0)}")
+
+    # isolation: L0's trace of each physical SMMU from L2's start on (QEMU's
+    # exit included) for who saw what; counts from the moment both queues
+    # existed and L2 waited (summary "boot") to the last summary, the
+    # window L1's per-queue counts cover
+    t0, t1 = ends.get("boot"), ends.get("after")
+    if start is None or t0 is None or t1 is None or len(dev) != 2:
+        result(False, "qemu_multi_vsmmu_isolation", "no L2 window (L2 did not get to the end)")
+        return
+    try:
+        chains, ambiguous, lost = multi_chains(multi_trace_blocks(trace_path))
+    except OSError as e:
+        result(False, "qemu_multi_vsmmu_isolation", f"no L0 trace: {e}")
+        return
+    amb = [b for b in ambiguous if start <= b["t"]]
+    lst = [b for b in lost if start <= b["t"]]
+    sums = [multi_summary(c, t0, t1) for c in chains]
+    # from L2's start on (QEMU's exit included): the StreamIDs each SMMU
+    # saw, and the VMID of its stage-2 invalidations
+    whole = [multi_summary(c, start, float("inf")) for c in chains]
+    refs = [w[4] for w in whole]
+    # an SMMU is the one whose device's StreamID it carries (L1 itself
+    # installs that device's STEs there); each must carry exactly one
+    label = {}
+    for k, w in enumerate(whole):
+        for name, psid in MULTI_PSID.items():
+            if psid in w[1]:
+                label.setdefault(name, set()).add(k)
+    why, detail = [], []
+    if amb or lst:
+        why.append(f"{len(amb)} ambiguous and {len(lst)} unattributable command blocks")
+    if len(label) != 2 or any(len(v) != 1 for v in label.values()) \
+            or label["e1000e"] == label["nvme"]:
+        why.append(f"the devices' StreamIDs are not one per SMMU ({label})")
+    fmt = lambda d: "{" + ", ".join(f"{k:#x}: {v}" for k, v in sorted(d.items())) + "}"
+    asid_sets = {}
+    for name, psid in MULTI_PSID.items():
+        if len(label.get(name, ())) != 1:
+            continue
+        k = next(iter(label[name]))
+        ops = sums[k][0]
+        _, sids, vmids, asids, ref = whole[k]
+        q = dev[name]["q"]
+        win = [w for w in qcmds if w != "boot"]
+        ktl = sum(int(qcmds[w].get(q, {}).get("tlbi", 0)) for w in win)
+        kunk = sum(int(qcmds[w].get(q, {}).get("unknown", 0)) for w in win)
+        ltl = sum(n for o, n in ops.items() if o.startswith("TLBI_NH_"))
+        asid_sets[name] = set(asids)
+        detail.append(f"{name}'s SMMU: StreamIDs {fmt(sids)}, stage-1 TLBI VMIDs {fmt(vmids)},"
+                      f" its nesting parent's (stage-2 TLBI) VMID {sorted(ref)}, ASIDs"
+                      f" {sorted(asids)}, {ltl} TLBI_NH_* = queue {q}'s {ktl}"
+                      + (f" (+{kunk} not known)" if kunk else ""))
+        if set(sids) != {psid}:
+            why.append(f"{name}'s SMMU saw StreamIDs {sorted(hex(s) for s in sids)}")
+        if len(ref) != 1 or not vmids or set(vmids) != set(ref):
+            why.append(f"{name}'s SMMU: stage-1 VMIDs {sorted(vmids)}, its vIOMMU's {sorted(ref)}")
+        if ltl == 0 or not ktl <= ltl <= ktl + kunk:
+            why.append(f"{name}'s SMMU executed {ltl} TLBI_NH_*, its queue sent {ktl}"
+                       + (f" + up to {kunk}" if kunk else ""))
+    if len(asid_sets) == 2:
+        both = asid_sets["e1000e"] & asid_sets["nvme"]
+        if both or not all(asid_sets.values()):
+            why.append(f"ASIDs on both SMMUs (or none): {sorted(both)}")
+    result(not why, "qemu_multi_vsmmu_isolation",
+           "; ".join(detail) + (" -- " + "; ".join(why) if why else ""))
+
+
+def multi_bench(lines, out):
+    data = None
+    for _, text in lines:
+        if text.startswith("VCMDQ-L2 MULTI-BENCH "):
+            try:
+                data = json.loads(text.split(" ", 2)[2])
+            except ValueError:
+                data = None
+    need = ("e1000e_alone", "e1000e_both", "nvme_alone", "nvme_both")
+    if not data or any(not data.get(k) for k in need):
+        result(False, "qemu_multi_bench_figures", f"incomplete: {data}; no figures written")
+        return
+    ea, eb = data["e1000e_alone"]["unmap_avg"], data["e1000e_both"]["unmap_avg"]
+    na = data["nvme_alone"]["nvme_4k_read_us"]["p50"]
+    nb = data["nvme_both"]["nvme_4k_read_us"]["p50"]
+    bad = data["nvme_alone"]["nvme_4k_read_us"]["mismatched_blocks"] + \
+        data["nvme_both"]["nvme_4k_read_us"]["mismatched_blocks"]
+    fig = {"e1000e_dma_map_benchmark_4k_1t_unmap_us": {"alone": ea, "both": eb,
+                                                       "ratio": round(eb / ea, 2)},
+           "nvme_4k_read_p50_us": {"alone": na, "both": nb, "ratio": round(nb / na, 2)},
+           "target_ratio": 1.3, "raw": data}
+    # the control (L2's other vCPU busy, no DMA): what sharing the host's
+    # two cores costs by itself
+    ec = (data.get("e1000e_beside_cpu_loop") or {}).get("unmap_avg")
+    if ec:
+        fig["e1000e_dma_map_benchmark_4k_1t_unmap_us"]["beside_cpu_loop"] = ec
+        fig["e1000e_dma_map_benchmark_4k_1t_unmap_us"]["control_ratio"] = round(ec / ea, 2)
+    fig["pass"] = fig["e1000e_dma_map_benchmark_4k_1t_unmap_us"]["ratio"] <= 1.3 and \
+        fig["nvme_4k_read_p50_us"]["ratio"] <= 1.3
+    print("two vSMMUs (each its own vcmdq-sw queue on its own SMMU), alone vs both at once:")
+    print(f"  e1000e dma_map_benchmark 4K 1 thread unmap avg: {ea:.1f} us alone, {eb:.1f} us"
+          f" both ({eb / ea:.2f}x)")
+    print(f"  NVMe 4K O_DIRECT read p50: {na:.1f} us alone, {nb:.1f} us both ({nb / na:.2f}x)")
+    if ec:
+        print(f"  control: e1000e unmap avg beside a busy loop on L2's other vCPU (no DMA):"
+              f" {ec:.1f} us ({ec / ea:.2f}x alone)")
+    print(f"  {'PASS' if fig['pass'] else 'MISS'} both at once no worse than 1.3x alone")
+    result(bad == 0, "qemu_multi_bench_figures", f"{bad} mismatched blocks in the NVMe reads")
+    if bad:
+        print("no figures written: the NVMe reads were not intact")
+        return
+    tmp = out + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(fig, f, indent=1)
+        f.write("\n")
+    os.replace(tmp, out)
+    print(f"written to {out}")
+
+
+def multi_main(mode, log, trace, out):
+    global cur_run
+    lines = parse_log(log)
+    cur_run = "multi"   # L2's l2_boot is qemu_multi_boot
+    guest_results(lines)
+    cur_run = None
+    if mode == "multi":
+        multi_check(lines, trace)
+    else:
+        multi_bench(lines, out)
+    for name in (MULTI if mode == "multi" else MULTI_BENCH):
+        if name not in seen:
+            result(False, name, f"missing from the log (a {mode} run reports it)")
+    for t in tap:
+        print(t)
+    return 0
+
+
 def main():
+    if len(sys.argv) == 6 and sys.argv[1] in ("multi", "multi-bench"):
+        return multi_main(*sys.argv[1:5])
     if len(sys.argv) not in (5, 6) or sys.argv[1] not in ("check", "bench"):
         print(__doc__.strip().splitlines()[2].strip(), file=sys.stderr)
         return 2

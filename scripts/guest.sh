@@ -27,6 +27,18 @@
 #                            L1 (the floor), NVMe 4K read latency, exits per
 #                            unmap; writes build/bench-guest.json and prints
 #                            the table
+#   scripts/guest.sh multi   two physical SMMUs, two vSMMUs: L0 is sid's
+#                            amd64 QEMU 11.1.3 (scripts/l1-qemu.sh amd64)
+#                            with two emulated SMMUv3s on two pxb-pcie
+#                            root complexes, the e1000e behind one and
+#                            the NVMe behind the other; L2 gets two
+#                            accelerated vSMMUs with cmdq=sw, one device
+#                            each; results qemu_multi_vsmmu_boot,
+#                            _integrity, _isolation, _teardown
+#   scripts/guest.sh multi-bench
+#                            the same boot: dma_map_benchmark on the
+#                            e1000e and NVMe 4K reads, each alone and both
+#                            at once (build/bench-multi.json)
 #   scripts/guest.sh delivery
 #                            how L1 gets QEMU 11.1, its libraries, the
 #                            firmware and the L2 kernel (~100 MB): boots L1
@@ -39,7 +51,7 @@
 set -euo pipefail
 
 mode=${1:-check}
-case "$mode" in check | bench | delivery) ;; *) echo "usage: $0 check|bench|delivery" >&2; exit 2 ;; esac
+case "$mode" in check | bench | delivery | multi | multi-bench) ;; *) echo "usage: $0 check|bench|delivery|multi|multi-bench" >&2; exit 2 ;; esac
 top=$(cd "$(dirname "$0")/.." && pwd)
 CACHE=${VCMDQ_CACHE:-$HOME/.cache/vcmdq-sw}
 # The L2 runs of one L1 boot (tests/guest/l1-init.sh): the patched QEMU on
@@ -49,6 +61,7 @@ case "$mode" in
 bench) RUNS=${GUEST_RUNS:-trap,sw-main,sw-tegra241,stock-11.1} ;;
 check) RUNS=${GUEST_RUNS:-trap,sw-main,sw-tegra241} ;;
 delivery) RUNS=${GUEST_RUNS:-trap} ;;
+multi | multi-bench) RUNS=multi ;;
 esac
 # check: these runs' L2 reboot once ("+"-separated: qemu_RUN_reset)
 RESET=
@@ -130,7 +143,9 @@ gcc -O2 -std=gnu11 -Wall -Wextra -Werror -o "$W/dmacheck-host" \
 ${CROSS}gcc -static -O2 -D_GNU_SOURCE -isystem "$HDR/include" \
 	-o "$W/dma_map_benchmark" "$CACHE/src/tools/dma/dma_map_benchmark.c" ||
 	die "cross-building tools/dma/dma_map_benchmark failed"
-say "built dmacheck, dma_map_benchmark"
+"${CC_T[@]}" -o "$W/multicheck" "$top/tests/guest/multicheck.c" ||
+	die "cross-building multicheck failed"
+say "built dmacheck, dma_map_benchmark, multicheck"
 
 step=initramfs
 [ -x "$SYSROOT/bin/busybox" ] || die "no arm64 busybox in $SYSROOT (run scripts/bootstrap.sh kernel)"
@@ -146,8 +161,14 @@ newroot() { # DIR
 	cp "$W/dma_map_benchmark" "$W/dmacheck" "$top/tests/guest/bench-lib.sh" "$1/bin/"
 }
 pack() { (cd "$1" && find . | cpio -o -H newc --quiet) >"$2"; }
+# the two-vSMMU scenario's scripts (sourced by the init scripts) and helper
+newroot_multi() { # DIR
+	cp "$W/multicheck" "$top/tests/guest/l1-multi.sh" "$top/tests/guest/l2-multi.sh" "$1/bin/"
+	ln -sf busybox "$1/bin/dirname"
+}
 L2R=$W/l2root
 newroot "$L2R"
+newroot_multi "$L2R"
 cp "$top/tests/guest/l2-init.sh" "$L2R/init"
 chmod +x "$L2R/init"
 mkdir -p "$L2R/modules"
@@ -167,6 +188,7 @@ cp "$QBIN" "$P/usr/bin/qemu-vcmdq"
 cp "$MO/vcmdq_sw.ko" "$MO/kvm_shadow_doorbell.ko" "$P/modules/"
 L1R=$W/l1root
 newroot "$L1R"
+newroot_multi "$L1R"
 cp "$top/tests/guest/l1-init.sh" "$L1R/init"
 chmod +x "$L1R/init"
 say "payload $(du -sh "$P" | cut -f1): L2 kernel and initramfs, QEMU $(cat "$QROOT/share/qemu-version") and the patched QEMU + libraries, UEFI, modules"
@@ -219,10 +241,48 @@ say "32 MiB NVMe image, pattern + one corrupted byte at LBA $CORRUPT_LBA"
 
 LOG=$W/serial.log
 TRACE=$W/smmu-trace.log
+# L0: bookworm-backports' QEMU 10.0.2 with the machine's one SMMUv3 on pcie.0,
+# the e1000e (00:01.0, StreamID 0x8) and the NVMe (00:02.0, 0x10) behind it
+L0_QEMU=(qemu-system-aarch64)
+# shellcheck disable=SC2054 # (QEMU's options have commas)
+L0_MACHINE=(-M virt,iommu=smmuv3,virtualization=on,gic-version=3)
+# shellcheck disable=SC2054
+L0_DEVS=(-device e1000e,romfile=,bus=pcie.0,addr=0x1
+	-drive file="$IMG",if=none,id=nvm,format=raw,readonly=on
+	-device nvme,serial=vcmdq-sw,drive=nvm,bus=pcie.0,addr=0x2)
+# multi: two SMMUv3s as devices (-device arm-smmuv3, stage=nested), one per
+# pxb-pcie root complex, each with a root port: the e1000e at 11:00.0
+# behind the first, the NVMe at 21:00.0 behind the second. 10.0.2 refuses
+# -device arm-smmuv3, so L0 is sid's 11.1.3 for x86_64, unpacked (not
+# installed) and started through its own loader, without the host's QEMU
+# modules (a different build). An SMMUv3 off pcie.0 is described only in
+# ACPI (IORT): L0 boots L1 through UEFI.
+l0_multi() {
+	local r t0
+	t0=$(date +%s.%N)
+	r=$("$top/scripts/l1-qemu.sh" amd64)/root || die "could not get sid's amd64 QEMU"
+	say "L0 QEMU $(cat "$r/share/qemu-version") (amd64, $r) ready in $(echo "$(date +%s.%N) - $t0" | bc | cut -c1-5)s"
+	mkdir -p "$W/no-modules"
+	L0_QEMU=(env QEMU_MODULE_DIR="$W/no-modules" "$r/lib/ld-linux-x86-64.so.2"
+		--library-path "$r/lib" "$r/bin/qemu-system-aarch64")
+	# shellcheck disable=SC2054 # (QEMU's options have commas)
+	L0_MACHINE=(-M virt,virtualization=on,gic-version=3 -bios "$QROOT/share/QEMU_EFI.fd")
+	# shellcheck disable=SC2054
+	L0_DEVS=(-device pxb-pcie,id=pcie.1,bus_nr=0x10,bus=pcie.0
+		-device arm-smmuv3,primary-bus=pcie.1,id=psmmu1,stage=nested
+		-device pcie-root-port,id=rp1,bus=pcie.1,chassis=1
+		-device e1000e,romfile=,bus=rp1
+		-device pxb-pcie,id=pcie.2,bus_nr=0x20,bus=pcie.0
+		-device arm-smmuv3,primary-bus=pcie.2,id=psmmu2,stage=nested
+		-device pcie-root-port,id=rp2,bus=pcie.2,chassis=2
+		-drive file="$IMG",if=none,id=nvm,format=raw,readonly=on
+		-device nvme,serial=vcmdq-sw,drive=nvm,bus=rp2)
+}
+case "$mode" in multi*) step=l0-qemu; l0_multi ;; esac
 boot() { # MODE PAYLOAD
 	local trace=() rc start
 	rm -f "$LOG" "$TRACE"
-	[ "$1" = check ] && trace=(-trace 'smmuv3_cmdq*' -trace 'smmu_iotlb_inv*'
+	case "$1" in check | multi) ;; *) false ;; esac && trace=(-trace 'smmuv3_cmdq*' -trace 'smmu_iotlb_inv*'
 		-trace smmuv3_range_inval -D "$TRACE" -msg timestamp=on)
 	say "booting L0 (TCG, timeout ${TIMEOUT}s): L1 -> QEMU -> L2 ($1, runs $RUNS, payload $2)"
 	start=$(date +%s.%N)
@@ -230,12 +290,8 @@ boot() { # MODE PAYLOAD
 	set +e
 	# Serial output is stamped with the host's wall clock as it arrives,
 	# so that markers can be placed among QEMU's trace lines.
-	timeout --foreground -k 5 "$TIMEOUT" qemu-system-aarch64 \
-		-M virt,iommu=smmuv3,virtualization=on,gic-version=3 -cpu max \
-		-smp 2 -m 2G -nographic -no-reboot -nic none \
-		-device e1000e,romfile=,bus=pcie.0,addr=0x1 \
-		-drive file="$IMG",if=none,id=nvm,format=raw,readonly=on \
-		-device nvme,serial=vcmdq-sw,drive=nvm,bus=pcie.0,addr=0x2 \
+	timeout --foreground -k 5 "$TIMEOUT" "${L0_QEMU[@]}" "${L0_MACHINE[@]}" -cpu max \
+		-smp 2 -m 2G -nographic -no-reboot -nic none "${L0_DEVS[@]}" \
 		"${l1_dev[@]}" -kernel "$IMAGE" -initrd "$l1_initrd" \
 		-append "console=ttyAMA0 loglevel=4 printk.time=1 panic=-1 rdinit=/init iommu.passthrough=1 arm_smmu_v3.test_viommu_without_s2fwb=1 initcall_blacklist=e1000_init_module,nvme_init vcmdq.mode=$1 vcmdq.payload=$2 vcmdq.runs=$RUNS vcmdq.reset=$RESET vcmdq.l2timeout=$L2_TIMEOUT" \
 		"${trace[@]}" </dev/null 2>&1 |
@@ -291,5 +347,7 @@ boot "$mode" "${L1_PAYLOAD:-initramfs}"
 
 step=results
 mkdir -p "$top/build"
-python3 "$top/scripts/guest-report.py" "$mode" "$LOG" "$TRACE" "$top/build/bench-guest.json" "$RUNS"
+out=$top/build/bench-guest.json
+case "$mode" in multi*) out=$top/build/bench-multi.json; rm -f "$out" ;; esac
+python3 "$top/scripts/guest-report.py" "$mode" "$LOG" "$TRACE" "$out" "$RUNS"
 [ -z "$boot_failed" ] || die "$boot_failed"

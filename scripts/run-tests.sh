@@ -167,6 +167,34 @@ user_tests() {
 	result $? "guest-report.py verdicts and figures match $f/expected" || true
 	[ -s $tmp/guest-report.diff ] && cat $tmp/guest-report.diff
 
+	# the two-vSMMU run (guest.sh multi): good, each way isolation fails
+	# (a command on the other SMMU, a VMID not the vIOMMU's, queue indices
+	# that coincide so that commands cannot be told apart), the queue not
+	# freed at the unplug, L2 dead after its boot; multi-bench's figures,
+	# and none from an incomplete run
+	echo "== guest-report multi: two-vSMMU verdicts and figures on fixed logs"
+	fm=tests/tools/guest-report-multi
+	{
+		for log in good crossed vmid coincide not-freed missing; do
+			echo "# fixture $log.log"
+			t=$fm/$log.trace
+			[ -e "$t" ] || t=$fm/good.trace
+			python3 scripts/guest-report.py multi $fm/$log.log "$t" /dev/null multi
+		done
+		rm -f $B/guest-report-multi.json
+		python3 scripts/guest-report.py multi-bench $fm/bench.log /dev/null \
+			$B/guest-report-multi.json multi && cat $B/guest-report-multi.json
+		echo "# fixture bench-incomplete.log"
+		rm -f $B/guest-report-multi.json
+		python3 scripts/guest-report.py multi-bench $fm/bench-incomplete.log \
+			/dev/null $B/guest-report-multi.json multi
+		if [ -e $B/guest-report-multi.json ]; then
+			echo "figures written from an incomplete run"
+		fi
+	} 2>&1 | diff -u $fm/expected - >$tmp/guest-report-multi.diff
+	result $? "guest-report.py multi verdicts and figures match $fm/expected" || true
+	[ -s $tmp/guest-report-multi.diff ] && cat $tmp/guest-report-multi.diff
+
 	# dmacheck on an image file: each way a read can fail ends in one
 	# result line with the reason (the real guest reads an NVMe this way)
 	echo "== dmacheck: integrity verdicts and failure lines on image files"
@@ -276,6 +304,7 @@ vm_tests() {
 		vm_run "$variant"
 	done
 	guest_run
+	guest_multi_run
 }
 
 # Run a long step in the background with its progress lines streamed as
@@ -309,6 +338,14 @@ guest_run() {
 	echo "== real guest: L2 Linux under QEMU 11.1 (accel vSMMU), e1000e + NVMe assigned"
 	streamed guest-check '^(kernel|l1-qemu|qemu|module|tools|initramfs|disk|vm):' \
 		'^(not )?ok |^# ' scripts/guest.sh check
+}
+
+# Two physical SMMUs, two vSMMUs, each main CMDQ on its own vcmdq-sw queue
+# (its own L0 boot, with sid's amd64 QEMU 11.1.3 as L0; scripts/guest.sh).
+guest_multi_run() {
+	echo "== real guest, two SMMUs: L0 with two SMMUv3s, L2 with two vSMMUs (cmdq=sw)"
+	streamed guest-multi '^(kernel|l1-qemu|l0-qemu|qemu|module|tools|initramfs|disk|vm):' \
+		'^(not )?ok |^# ' scripts/guest.sh multi
 }
 
 vm_run() {

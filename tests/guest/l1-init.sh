@@ -56,6 +56,8 @@ L2_CPUS=2
 L2_VCMDQS=4
 # shellcheck source=tests/guest/bench-lib.sh
 . /bin/bench-lib.sh
+# two SMMUs, two vSMMUs (scripts/guest.sh multi): its own flow, no return
+case "$mode" in multi*) . /bin/l1-multi.sh ;; esac
 
 # --- the floor: the same benchmark, issued by L1 itself on the same SMMU
 # L1 boots with iommu.passthrough=1: no L1 stage-1 domain, so every

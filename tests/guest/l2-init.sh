@@ -57,6 +57,8 @@ fi
 	why="$why; $ncpu vCPUs online, expected ${cpus:-(no vcmdq.cpus=)}"
 [ -z "$why" ]
 res $? "l2_boot: Linux $(uname -r) up after $(cut -d' ' -f1 /proc/uptime)s ($ncpu vCPUs, mode $mode)$why"
+# two vSMMUs, one device behind each (scripts/guest.sh multi): its own flow
+case "$mode" in multi*) . /bin/l2-multi.sh ;; esac
 
 # The guest's SMMUv3 driver bound the vSMMU (from IORT), and both assigned
 # devices sit behind it in translated (DMA) domains.
