@@ -574,8 +574,9 @@ def multi_trace_blocks(path):
                 d = dict(re.findall(r"([\w.]+)=(\w+)", a))
                 pos = (int(d["cons.wrap"]), int(d["cons"]))
                 if cur is None:
-                    stamp = datetime.datetime.strptime(t, "%Y-%m-%dT%H:%M:%S.%fZ").replace(
-                        tzinfo=datetime.timezone.utc).timestamp()
+                    # (QEMU leaves the fraction out when it is .000000)
+                    stamp = datetime.datetime.fromisoformat(
+                        t.replace("Z", "+00:00")).timestamp()
                     cur = {"t": stamp, "first": pos, "cmds": []}
                 cur["cmds"].append({"pos": pos, "op": None, "ev": []})
             elif ev == "smmuv3_cmdq_consume_out":
