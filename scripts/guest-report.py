@@ -182,7 +182,7 @@ def check_trace(lines, trace_path, end=float("inf"), sw=False, start=None,
         result(False, "l2_trace_vmid", "L1 never started L2")
         result(False, count, "L1 never started L2")
         return
-    vmids, sids, tlbi, inval = {}, {}, 0, {}
+    vmids, sids, tlbi, tlbi_asid, inval = {}, {}, 0, 0, {}
     try:
         with open(trace_path, errors="replace") as f:
             for raw in f:
@@ -202,6 +202,8 @@ def check_trace(lines, trace_path, end=float("inf"), sw=False, start=None,
                     sids[s] = sids.get(s, 0) + 1
                 if event == "smmuv3_cmdq_opcode" and args.endswith("SMMU_CMD_TLBI_NH_VA"):
                     tlbi += 1
+                if event == "smmuv3_cmdq_opcode" and args.endswith("SMMU_CMD_TLBI_NH_ASID"):
+                    tlbi_asid += 1
     except OSError as e:
         result(False, "l2_trace_vmid", f"no L0 trace: {e}")
         result(False, count, f"no L0 trace: {e}")
@@ -216,7 +218,8 @@ def check_trace(lines, trace_path, end=float("inf"), sw=False, start=None,
            f" {sorted(hex(s) for s in VSIDS)} must never reach L0)")
     vmid = host[0] if len(host) == 1 else None
     if tegra:
-        tegra_queues(l1, kcmds, kqueues, tlbi, inval.get(vmid, 0), cmdqv_vcmdqs(lines))
+        tegra_queues(l1, kcmds, kqueues, tlbi, tlbi_asid, inval.get(vmid, 0),
+                     cmdqv_vcmdqs(lines))
         return
     if sw:
         exit_order(l1, kcmds)
@@ -259,29 +262,33 @@ def cmdqv_vcmdqs(lines):
     return VCMDQS.get(path)
 
 
-def tegra_queues(l1, kcmds, kqueues, tlbi, inval_host, n):
+def tegra_queues(l1, kcmds, kqueues, tlbi, tlbi_asid, inval_host, n):
     """sw-tegra241: the guest's invalidations went through its LVCMDQs,
     which vcmdq-sw ran: the kernel's per-queue counters (fdinfo of each
     queue's event file, read by L1 before L2 shut down) show more than one
-    queue carrying commands, all of the tegra241 layout; QEMU's own CMDQ
-    (the trap path) saw no TLBI_NH_VA; every TLBI_NH_VA L0 executed is a
-    range invalidation with the host VMID, and no more of them than the
-    commands vcmdq-sw sent; nothing failed or was lost. The last LVCMDQ
-    is the error test's (no CPU of L2 picks it): it does not count."""
+    of the LVCMDQs L2's CPUs pick carrying commands (the last one is the
+    error test's: it does not count), all of the tegra241 layout; QEMU's
+    own CMDQ (the trap path) saw no TLBI_NH_VA; every TLBI_NH_VA L0
+    executed is a range invalidation with the host VMID; and every
+    invalidation the queues issued reached L0 once: the commands they
+    issued (vcmdq_host_cmds: all but the CMD_SYNCs they completed and the
+    illegal one) are exactly the TLBI_NH_VA and TLBI_NH_ASID L0 executed
+    in the run's window. Nothing failed or was lost."""
     k = kcmds or {}
     used = {int(q.get("vcmdq_index", -1)): int(q.get("vcmdq_cmds", 0)) for q in kqueues}
+    issued = sum(int(q.get("vcmdq_host_cmds", -1)) for q in kqueues)
     busy = [i for i, c in used.items() if c > 0 and n is not None and i < n - 1]
     tegra = all(q.get("vcmdq_layout") == "tegra241" for q in kqueues)
     ok = (len(busy) > 1 and tegra and kcmds is not None and k.get("failed") == 0
           and k.get("lost") == 0 and l1.get("L2TLBI") == 0 and tlbi > 0
-          and inval_host == tlbi and tlbi <= k.get("cmds", 0))
+          and inval_host == tlbi and issued == tlbi + tlbi_asid)
     result(ok, "queues",
-           f"commands per LVCMDQ {{{', '.join(f'{i}: {n}' for i, n in sorted(used.items()))}}}"
+           f"commands per LVCMDQ {{{', '.join(f'{i}: {c}' for i, c in sorted(used.items()))}}}"
            f" ({len(busy)} used by L2's CPUs, layouts {sorted({q.get('vcmdq_layout') for q in kqueues})});"
-           f" vcmdq-sw sent {k.get('cmds')} commands in {k.get('batches')} batches"
-           f" ({k.get('failed')} failed, trace lost {k.get('lost')}); QEMU's CMDQ saw"
-           f" {l1.get('L2TLBI')} TLBI_NH_VA; L0 executed {tlbi} TLBI_NH_VA,"
-           f" {inval_host} range invalidations with the host VMID")
+           f" they issued {issued} to the SMMU; L0 executed {tlbi} TLBI_NH_VA +"
+           f" {tlbi_asid} TLBI_NH_ASID, {inval_host} range invalidations with the host VMID;"
+           f" QEMU's CMDQ saw {l1.get('L2TLBI')} TLBI_NH_VA; vcmdq-sw's batches: {k.get('cmds')}"
+           f" commands, {k.get('failed')} failed, trace lost {k.get('lost')}")
 
 
 def tegra_fold(seg, mark):

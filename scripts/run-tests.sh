@@ -153,11 +153,13 @@ user_tests() {
 		echo "# fixture bench-runs.log (trap,sw-main,stock-11.1)"
 		python3 scripts/guest-report.py bench $f/bench-runs.log /dev/null \
 			/dev/null trap,sw-main,stock-11.1
-		# sw-tegra241: the CMDQV run and five ways it can go wrong
+		# sw-tegra241: the CMDQV run and six ways it can go wrong
 		# (one LVCMDQ for both CPUs, TLBIs on the trap path, no CMDQV
-		# interrupt, an error on the wrong LVCMDQ, no driver probe)
+		# interrupt, an error on the wrong LVCMDQ, no driver probe, an
+		# invalidation issued that L0 never executed)
 		for log in runs-tegra runs-tegra-onequeue runs-tegra-fallback \
-			runs-tegra-noirq runs-tegra-wrongq runs-tegra-noprobe; do
+			runs-tegra-noirq runs-tegra-wrongq runs-tegra-noprobe \
+			runs-tegra-lost; do
 			echo "# fixture $log.log (sw-tegra241)"
 			python3 scripts/guest-report.py check $f/$log.log \
 				$f/runs-tegra.trace /dev/null sw-tegra241 |
