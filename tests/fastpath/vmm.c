@@ -734,26 +734,41 @@ static void tick(int sig)
 
 /*
  * A guest spinning on memory never exits by itself: interrupt KVM_RUN of
- * this thread every 100 ms (KVM_EXIT_INTR) so the deadline can be checked.
+ * the calling thread every @period_ns (KVM_EXIT_INTR) so that it can look
+ * at a deadline or a stop request. Return: 0, or -errno.
  */
-static int watchdog_start(timer_t *t)
+static int vmm_timer_start(timer_t *t, long period_ns)
 {
 	struct sigevent sev = {
 		.sigev_notify = SIGEV_THREAD_ID,
 		.sigev_signo = SIGALRM,
 	};
 	struct itimerspec its = {
-		.it_value.tv_nsec = 100000000,
-		.it_interval.tv_nsec = 100000000,
+		.it_value.tv_nsec = period_ns,
+		.it_interval.tv_nsec = period_ns,
 	};
 	struct sigaction sa = { .sa_handler = tick };
+	int err;
 
 	sev._sigev_un._tid = gettid();
 	if (sigaction(SIGALRM, &sa, NULL) ||
 	    timer_create(CLOCK_MONOTONIC, &sev, t))
-		return fail("watchdog timer");
+		return -errno;
 	if (timer_settime(*t, 0, &its, NULL)) {
+		err = -errno;
 		timer_delete(*t);
+		return err;
+	}
+	return 0;
+}
+
+/* vmm_run()'s: a deadline checked every 100 ms */
+static int watchdog_start(timer_t *t)
+{
+	int err = vmm_timer_start(t, 100000000);
+
+	if (err) {
+		errno = -err;
 		return fail("watchdog timer");
 	}
 	return 0;
@@ -890,11 +905,6 @@ unsigned int vmm_module_param(const char *name)
 
 /* ---- vCPU 0 on a thread of its own, until the VMM stops it ---- */
 
-static void vmm_vcpu_tick(int sig)
-{
-	(void)sig;
-}
-
 /*
  * KVM_RUN until the guest stores to REG_DONE or REG_PAUSE or the VMM asks
  * the thread to stop: a 10 ms timer interrupts KVM_RUN (KVM_EXIT_INTR) to
@@ -904,28 +914,13 @@ static void vmm_vcpu_tick(int sig)
 static void *vmm_vcpu_main(void *arg)
 {
 	struct vmm_vcpu_thread *c = arg;
-	struct sigevent sev = {
-		.sigev_notify = SIGEV_THREAD_ID,
-		.sigev_signo = SIGALRM,
-	};
-	struct itimerspec its = {
-		.it_value.tv_nsec = 10000000,
-		.it_interval.tv_nsec = 10000000,
-	};
-	struct sigaction sa = { .sa_handler = vmm_vcpu_tick };
 	struct kvm_run *run = c->v->vm.run;
 	int reason, ret;
 	timer_t t;
 
-	sev._sigev_un._tid = gettid();
-	if (sigaction(SIGALRM, &sa, NULL) ||
-	    timer_create(CLOCK_MONOTONIC, &sev, &t)) {
-		__atomic_store_n(&c->ret, -errno, __ATOMIC_RELEASE);
-		return NULL;
-	}
-	if (timer_settime(t, 0, &its, NULL)) {
-		__atomic_store_n(&c->ret, -errno, __ATOMIC_RELEASE);
-		timer_delete(t);
+	ret = vmm_timer_start(&t, 10000000);
+	if (ret) {
+		__atomic_store_n(&c->ret, ret, __ATOMIC_RELEASE);
 		return NULL;
 	}
 	for (;;) {
